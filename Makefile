@@ -1,0 +1,66 @@
+# One entry point for people and CI. `make demo` and `make test` work on a
+# fresh machine: they build .venv (Python 3.13) and install what they need.
+
+PYTHON ?= $(shell command -v python3.13 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test demo lint bench build clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 13), "Python 3.13 is needed (pyenv: see .python-version)"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/aurora-express demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml examples/*.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+build:
+	sam build
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# --- sam build (BuildMethod: makefile) -----------------------------------
+# Each function ships its own pinned boto3 (the runtime's copy may predate
+# WithExpressConfiguration) and only its own part of provider/. Wheels are
+# fetched for the Lambda platform (arm64, CPython 3.13), so no container
+# is needed.
+LAMBDA_PIP = $(PYTHON) -m pip install --quiet --no-compile --target "$(ARTIFACTS_DIR)" \
+	--platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 \
+	--implementation cp --python-version 3.13 \
+	--only-binary=:all: --upgrade
+
+define copy_package
+	mkdir -p "$(ARTIFACTS_DIR)/provider"
+	cp provider/__init__.py "$(ARTIFACTS_DIR)/provider/"
+	cp -r provider/common $(addprefix provider/,$(1)) "$(ARTIFACTS_DIR)/provider/"
+	find "$(ARTIFACTS_DIR)/provider" -name __pycache__ -prune -exec rm -rf {} +
+endef
+
+build-ClusterProviderFunction:
+	$(LAMBDA_PIP) -r provider/requirements-cluster.txt
+	$(call copy_package,cluster)
+
+build-MigrationsProviderFunction:
+	$(LAMBDA_PIP) -r provider/requirements-migrations.txt
+	$(call copy_package,migrations)

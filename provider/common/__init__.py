@@ -1,0 +1,1 @@
+"""What both Lambda functions share: the crhelper boundary, responses, logging, time budget."""

@@ -1,0 +1,154 @@
+"""crhelper's ``CfnResource`` as this provider's single error boundary.
+
+What changes from crhelper's defaults, and why:
+
+- Work finished inside the first invocation is answered at once. crhelper
+  with poll handlers always schedules an EventBridge poll (one minute at the
+  least) before answering; here a handler returns the physical id when done
+  and ``None`` to hand the rest over to crhelper's scheduled polling.
+- Every exception is turned into ``FAILED`` here and only here: a
+  ``ProviderError`` with its own reason (and the physical id of what it had
+  created), anything else with a generic reason and a logged traceback.
+- The response is fitted (reason under 240 characters, body under 4096
+  bytes) and PUT with a bounded retry; crhelper's sender loops forever.
+- No 120-second sleep before answering a Delete, no DEBUG log of the event
+  (which holds the presigned ResponseURL).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from crhelper import CfnResource
+
+from provider.common import responses
+from provider.common.cfn_response import ResponseNotDelivered, put_response
+from provider.common.errors import ProviderError
+
+logger = logging.getLogger(__name__)
+
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+# Kept in crhelper's poll data but never returned as attributes.
+STARTED_AT = "AuroraExpressStartedAt"
+_INTERNAL_KEYS = (
+    STARTED_AT,
+    "PhysicalResourceId",
+    "CrHelperPoll",
+    "CrHelperPermission",
+    "CrHelperRule",
+)
+
+Handler = Callable[[dict[str, Any], Any], str | None]
+
+
+_ENVELOPE_KEYS = ("StackId", "RequestId", "LogicalResourceId")
+REQUEST_TYPES = ("Create", "Update", "Delete")
+
+
+def envelope_problem(event: dict[str, Any]) -> str | None:
+    """Why ``event`` is not a CloudFormation custom resource request, or None."""
+    if event.get("RequestType") not in REQUEST_TYPES:
+        return (
+            "RequestType must be Create, Update or Delete; this event is not from CloudFormation."
+        )
+    for key in _ENVELOPE_KEYS:
+        if not isinstance(event.get(key), str) or not event[key]:
+            return f"The event has no {key}; it is not from CloudFormation."
+    if not isinstance(event.get("ResourceProperties", {}), dict):
+        return "ResourceProperties must be an object."
+    if event["RequestType"] != "Create" and not isinstance(event.get("PhysicalResourceId"), str):
+        return f"A {event['RequestType']} event needs a PhysicalResourceId."
+    return None
+
+
+class CustomResource(CfnResource):  # type: ignore[misc]
+    def __init__(self, *, polling_interval_minutes: int = 1) -> None:
+        super().__init__(
+            json_logging=False,
+            log_level="INFO",
+            boto_level="WARNING",
+            polling_interval=polling_interval_minutes,
+            sleep_on_delete=0,
+        )
+
+    def __call__(self, event: Any, context: Any) -> None:
+        # Reset what crhelper keeps across warm invocations before anything can
+        # fail, so a malformed event is never answered on a previous URL.
+        event = event if isinstance(event, dict) else {}
+        self._event, self._response_url = event, str(event.get("ResponseURL") or "")
+        self.StackId = str(event.get("StackId", ""))
+        self.RequestId = str(event.get("RequestId", ""))
+        self.LogicalResourceId = str(event.get("LogicalResourceId", ""))
+        self.PhysicalResourceId, self.Data, self.Reason = "", {}, ""
+        if not self._response_url:
+            logger.error("The event has no ResponseURL: there is no one to answer")
+            return
+        problem = envelope_problem(event)
+        if problem:
+            self.Status = FAILED
+            self._send(FAILED, problem)
+            return
+        super().__call__(event, context)
+
+    # -- the request's start, frozen into crhelper's poll input -------------
+
+    def started_at(self) -> float:
+        """Epoch seconds at which the first invocation of this request began."""
+        return float(self.Data.get(STARTED_AT) or time.time())
+
+    # -- crhelper hooks -------------------------------------------------------
+
+    def _crhelper_init(self, event: dict[str, Any], context: Any) -> bool:
+        if "CrHelperPoll" not in event:
+            # Set before the handler runs, so it reaches the scheduled polls.
+            event.setdefault("CrHelperData", {})[STARTED_AT] = time.time()
+        return bool(super()._crhelper_init(event, context))
+
+    def _wrap_function(self, func: Handler | None) -> None:
+        try:
+            self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except ProviderError as exc:
+            logger.warning("Request failed: %s", exc.reason)
+            self.Status, self.Reason = FAILED, exc.reason
+            if exc.physical_id:
+                self.PhysicalResourceId = exc.physical_id
+        except Exception as exc:
+            logger.exception("Unexpected error")
+            self.Status = FAILED
+            self.Reason = (
+                f"Internal error ({type(exc).__name__}) in the provider; "
+                "its CloudWatch log has the details."
+            )
+
+    def _polling_init(self, event: dict[str, Any]) -> None:
+        if "CrHelperPoll" not in event and (self.PhysicalResourceId or self.Status == FAILED):
+            self._send_response = True  # finished in the first invocation: no poll needed
+            return
+        super()._polling_init(event)
+
+    def _send(
+        self, status: str | None = None, reason: str = "", send_response: object = None
+    ) -> None:
+        data = {k: v for k, v in (self.Data or {}).items() if k not in _INTERNAL_KEYS}
+        body = {
+            "Status": status or self.Status,
+            "PhysicalResourceId": str(self.PhysicalResourceId or ""),
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "Reason": reason if status else str(self.Reason),
+            "Data": data,
+            "NoEcho": self.NoEcho,
+        }
+        if not body["PhysicalResourceId"]:
+            body["PhysicalResourceId"] = (
+                self._event.get("PhysicalResourceId") or self.LogicalResourceId
+            )
+        try:
+            put_response(self._response_url, responses.fit(body))
+        except ResponseNotDelivered as exc:
+            logger.error("Could not answer CloudFormation: %s", exc)
