@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -33,7 +33,13 @@ class Response:
 
 
 class ResponseCollector:
-    """An HTTP server on 127.0.0.1 that records the responses PUT to it."""
+    """An HTTP server on 127.0.0.1 that records the responses PUT to it.
+
+    ``every_body`` keeps each body any collector received in this process, so
+    the test suite's secret scan can read all responses at its end.
+    """
+
+    every_body: ClassVar[list[dict[str, Any]]] = []
 
     def __init__(self) -> None:
         self._responses: dict[str, list[Response]] = {}
@@ -49,6 +55,7 @@ class ResponseCollector:
                     body = json.loads(raw)
                 except ValueError:
                     body = {"_unparseable": raw.decode(errors="replace")}
+                ResponseCollector.every_body.append(body)
                 with collector._cond:
                     collector._responses.setdefault(key, []).append(
                         Response(self.path, body, time.monotonic())
@@ -63,7 +70,9 @@ class ResponseCollector:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> ResponseCollector:
         self._thread.start()

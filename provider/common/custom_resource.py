@@ -27,6 +27,7 @@ from crhelper import CfnResource
 from provider.common import responses
 from provider.common.cfn_response import ResponseNotDelivered, put_response
 from provider.common.errors import ProviderError
+from provider.common.logging import install_redaction
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def envelope_problem(event: dict[str, Any]) -> str | None:
 
 class CustomResource(CfnResource):  # type: ignore[misc]
     def __init__(self, *, polling_interval_minutes: int = 1) -> None:
+        install_redaction()  # crhelper logs exceptions through the root logger
         super().__init__(
             json_logging=False,
             log_level="INFO",

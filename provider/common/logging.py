@@ -1,9 +1,8 @@
 """Structured logs (Powertools Logger, JSON) with secrets scrubbed before they are written.
 
-Every handler attached here, and the root logger's (where crhelper and
-botocore write), gets ``RedactSecrets``: a SigV4 signature or credential, an
-auth token, a presigned ResponseURL or a password never reaches a log line,
-whichever module wrote it.
+Every record is scrubbed as it is made (``install_redaction``): a SigV4
+signature or credential, an auth token, a presigned ResponseURL or a
+password never reaches a log line, whichever module wrote it.
 """
 
 from __future__ import annotations
@@ -30,43 +29,57 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactSecrets(logging.Filter):
-    """Rewrites a record's message and arguments before any handler formats it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is still logged, as its bare msg
-            message = str(record.msg)
-        record.msg, record.args = redact(message), None
-        for key, value in list(vars(record).items()):
-            if key not in _STANDARD_ATTRS and isinstance(value, str):
-                setattr(record, key, redact(value))
-        if record.exc_info:
-            # Formatters would render the live exception again, unredacted; hand
-            # them the scrubbed text instead (Powertools shows extra keys as-is).
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exception = record.exc_text
-            record.exception_name = getattr(record.exc_info[0], "__name__", "Exception")
-            record.exc_info = None
-        return True
+def _scrub(record: logging.LogRecord) -> logging.LogRecord:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record is still logged, as its bare msg
+        message = str(record.msg)
+    record.msg, record.args = redact(message), None
+    for key, value in list(vars(record).items()):
+        if key not in _STANDARD_ATTRS and isinstance(value, str):
+            setattr(record, key, redact(value))
+    if record.exc_info:
+        # Formatters would render the live exception again, unredacted; hand
+        # them the scrubbed text instead (Powertools shows extra keys as-is).
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        record.exception = record.exc_text
+        record.exception_name = getattr(record.exc_info[0], "__name__", "Exception")
+        record.exc_info = None
+    return record
 
 
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
 
 
-def _protect_root() -> None:
-    root = logging.getLogger()
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
-            handler.addFilter(RedactSecrets())
+def install_redaction() -> None:
+    """Scrub every log record as it is made, whichever logger or handler sees it.
+
+    A record factory, not a handler filter: crhelper and botocore log through
+    the root logger, whose handlers (the Lambda runtime's, a test runner's)
+    come and go, while the factory sees each record once, before any of them.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "redacts", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return _scrub(current(*args, **kwargs))
+
+    factory.redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def get_logger(service: str, **keys: Any) -> Logger:
-    """A JSON Logger for ``service`` whose records, and the root logger's, are redacted."""
+    """A JSON Logger for ``service``; every record in the process is redacted."""
+    install_redaction()
     logger = Logger(service=service, level=os.getenv("LOG_LEVEL", "INFO"), **keys)
-    logger.addFilter(RedactSecrets())
-    for handler in logger.handlers:
-        handler.addFilter(RedactSecrets())
-    _protect_root()
+    logger.addFilter(_ScrubExtras())
     return logger
+
+
+class _ScrubExtras(logging.Filter):
+    """Scrubs ``extra=`` keys, which logging sets only after the record factory ran."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        _scrub(record)
+        return True

@@ -1,0 +1,231 @@
+"""``aurora-express``: the developer's command line for express databases.
+
+Commands (each has ``--help``):
+
+- ``migrate PATH``: apply a migration folder with the engine the Lambda uses,
+  to ``--cluster ID`` (IAM token and TLS), ``--dsn DSN`` or ``--local`` (a
+  throwaway embedded PostgreSQL; prints the resulting schema);
+- ``plan PATH``: what ``migrate`` would run, what changed, what is out of
+  order, without applying anything;
+- ``token --cluster ID``: a fresh IAM auth token on stdout;
+- ``psql --cluster ID``: psql with a fresh token, ``verify-full`` and the CA
+  bundle, the token passed through a private passfile;
+- ``demo``: the provider's whole lifecycle, offline.
+
+Exit codes, for scripts: 0 success, 1 failure (the reason on stderr), 2 a
+usage error (argparse's own), 130 interrupted. ``psql`` exits with psql's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from devtools.cli_errors import CliError
+
+PROG = "aurora-express"
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection (with --cluster)")
+    group.add_argument(
+        "--endpoint",
+        metavar="HOST",
+        help="connect to HOST instead of the cluster's endpoint (as the Endpoint property does)",
+    )
+    group.add_argument(
+        "--port", type=int, metavar="N", help="port (default: the cluster's, else 5432)"
+    )
+    group.add_argument(
+        "--username", metavar="USER", help="database user (default: the cluster's master user)"
+    )
+    group.add_argument("--region", help="AWS region (default: the AWS SDK's, from the environment)")
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="the migration folder")
+    parser.add_argument("--seeds", metavar="PATH", help="a folder of seed files, run after")
+    parser.add_argument(
+        "--layout",
+        default="auto",
+        choices=["auto", "flyway", "drizzle", "dbmate", "golang-migrate", "plain"],
+        help="the folder's layout (default: auto, detected from the file names)",
+    )
+    parser.add_argument(
+        "--database", default="postgres", help="database (default: postgres; created if missing)"
+    )
+    parser.add_argument(
+        "--history-table",
+        metavar="SCHEMA.TABLE",
+        help="history table (default: aurora_express.schema_migrations)",
+    )
+    parser.add_argument(
+        "--allow-out-of-order",
+        action="store_true",
+        help="apply a pending migration older than the newest applied one",
+    )
+    parser.add_argument(
+        "--seed-mode",
+        choices=["OnChange", "Always", "Once"],
+        default="OnChange",
+        help="when seeds run again (default: OnChange)",
+    )
+
+
+def _add_target_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    target = parser.add_mutually_exclusive_group(required=required)
+    target.add_argument(
+        "--cluster", metavar="ID", help="an express cluster: IAM auth token and TLS, as the Lambda"
+    )
+    target.add_argument(
+        "--dsn", metavar="DSN", help="a libpq connection string or postgresql:// URL"
+    )
+    target.add_argument(
+        "--local",
+        action="store_true",
+        help="a throwaway embedded PostgreSQL (TLS), removed when the command ends",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Work with Aurora PostgreSQL express clusters and their migrations.",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply a migration folder (and seeds) with the Lambda's engine",
+        description=(
+            "Apply the pending migrations of PATH, then the seeds, with the same engine "
+            "as Custom::AuroraExpressMigrations. With --local, against a throwaway "
+            "PostgreSQL, and the resulting schema is printed."
+        ),
+    )
+    _add_source_options(migrate)
+    _add_target_options(migrate, required=True)
+    _add_endpoint_options(migrate)
+    migrate.set_defaults(run=_run_migrate)
+
+    plan = commands.add_parser(
+        "plan",
+        help="show what migrate would do, without applying anything",
+        description=(
+            "What would run, what changed since it was applied, and what is out of "
+            "order. Without a target, against an empty database. Exits 1 when migrate "
+            "would fail (changed or out-of-order migrations)."
+        ),
+    )
+    _add_source_options(plan)
+    _add_target_options(plan, required=False)
+    _add_endpoint_options(plan)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(run=_run_plan)
+
+    token = commands.add_parser(
+        "token",
+        help="print a fresh IAM auth token for a cluster",
+        description=(
+            "Print an IAM auth token (valid 15 minutes) for the cluster's endpoint, port "
+            "and user, to use as the password over TLS."
+        ),
+    )
+    token.add_argument("--cluster", metavar="ID", required=True, help="the cluster identifier")
+    _add_endpoint_options(token)
+    token.set_defaults(run=_run_token)
+
+    psql = commands.add_parser(
+        "psql",
+        help="open psql on a cluster with a fresh token",
+        description=(
+            "Run psql against the cluster with sslmode=verify-full and the CA bundle. The "
+            "token goes through a private passfile (mode 0600) removed when psql exits; it "
+            "is never on a command line or in another process's environment. Arguments "
+            "after -- go to psql."
+        ),
+    )
+    psql.add_argument("--cluster", metavar="ID", required=True, help="the cluster identifier")
+    psql.add_argument("--database", default="postgres", help="database (default: postgres)")
+    _add_endpoint_options(psql)
+    psql.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql, after --")
+    psql.set_defaults(run=_run_psql)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the provider's whole lifecycle, offline",
+        description=(
+            "Create a cluster (moto with express semantics), apply examples/ migrations "
+            "and seeds to an embedded PostgreSQL over TLS with an IAM token, update the "
+            "capacity, and delete the stack, through the real Lambda handlers."
+        ),
+    )
+    demo.add_argument(
+        "--creating-seconds",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="how long the emulated cluster stays 'creating' (default: 3)",
+    )
+    demo.add_argument(
+        "--verbose", action="store_true", help="show the handlers' JSON log lines too"
+    )
+    demo.set_defaults(run=_run_demo)
+    return parser
+
+
+# Each command's module is imported when it runs: `--help` and `token` stay fast,
+# and a command never pays for another's imports (moto, the embedded server).
+
+
+def _run_migrate(args: argparse.Namespace) -> int:
+    from devtools import cli_migrate
+
+    return cli_migrate.migrate(args)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from devtools import cli_migrate
+
+    return cli_migrate.plan(args)
+
+
+def _run_token(args: argparse.Namespace) -> int:
+    from devtools import cli_cluster
+
+    return cli_cluster.token(args)
+
+
+def _run_psql(args: argparse.Namespace) -> int:
+    from devtools import cli_cluster
+
+    return cli_cluster.psql(args)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from devtools import demo
+
+    return demo.run(creating_seconds=args.creating_seconds, verbose=args.verbose)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, and map its outcome to an exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args)
+    except CliError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""``Custom::AuroraExpress``: Aurora PostgreSQL express configuration clusters."""

@@ -1,0 +1,33 @@
+"""Suite-wide: AWS isolation and the material the secret scan reads at the end.
+
+Every test's captured stdout, stderr and log records are kept (as the report
+sections pytest builds for each phase), and ``tests/test_zz_no_secrets.py``,
+collected last, scans them together with every response body PUT to a
+ResponseCollector.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+CAPTURED: list[tuple[str, str, str]] = []  # (test id, section title, text)
+
+# Never reach a real account, whatever the developer's shell holds.
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "AuroraExpressTests",
+    }
+)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for title, text in report.sections:
+        CAPTURED.append((report.nodeid, title, text))
