@@ -122,9 +122,8 @@ def _terminal_belongs_to(child: subprocess.Popen[bytes]) -> Iterator[None]:
 def run_psql(target: Target, password: str, extra_args: Sequence[str]) -> int:
     """Run psql on ``target`` with ``password`` in a passfile; psql's exit code."""
     executable = find_psql()
-    argv = [executable, *[a for a in extra_args if a != "--"][:]]
-    if extra_args and extra_args[0] == "--":
-        argv = [executable, *extra_args[1:]]
+    args = list(extra_args)
+    argv = [executable, *(args[1:] if args[:1] == ["--"] else args)]
     with private_passfile(target, password) as passfile:
         child = subprocess.Popen(argv, env=psql_environment(target, passfile))
         with _terminal_belongs_to(child):

@@ -66,7 +66,13 @@ def envelope_problem(event: dict[str, Any]) -> str | None:
     return None
 
 
-class CustomResource(CfnResource):  # type: ignore[misc]
+class CustomResource(CfnResource):
+    # crhelper's stubs declare only its public surface; these are its own.
+    _event: dict[str, Any]
+    _context: Any
+    _response_url: str
+    _send_response: bool
+
     def __init__(self, *, polling_interval_minutes: int = 1) -> None:
         install_redaction()  # crhelper logs exceptions through the root logger
         super().__init__(
@@ -108,11 +114,11 @@ class CustomResource(CfnResource):  # type: ignore[misc]
         if "CrHelperPoll" not in event:
             # Set before the handler runs, so it reaches the scheduled polls.
             event.setdefault("CrHelperData", {})[STARTED_AT] = time.time()
-        return bool(super()._crhelper_init(event, context))
+        return bool(super()._crhelper_init(event, context))  # type: ignore[misc]
 
     def _wrap_function(self, func: Handler | None) -> None:
         try:
-            self.PhysicalResourceId = func(self._event, self._context) if func else ""
+            self.PhysicalResourceId = (func(self._event, self._context) if func else "") or ""
         except ProviderError as exc:
             logger.warning("Request failed: %s", exc.reason)
             self.Status, self.Reason = FAILED, exc.reason
@@ -130,7 +136,7 @@ class CustomResource(CfnResource):  # type: ignore[misc]
         if "CrHelperPoll" not in event and (self.PhysicalResourceId or self.Status == FAILED):
             self._send_response = True  # finished in the first invocation: no poll needed
             return
-        super()._polling_init(event)
+        super()._polling_init(event)  # type: ignore[misc]
 
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None

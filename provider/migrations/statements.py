@@ -1,0 +1,186 @@
+"""Split SQL scripts into statements with PostgreSQL's own grammar, and classify them.
+
+Splitting uses pglast (libpg_query: the server's lexer and parser), never a
+regex on ``;``, so dollar quotes, comments and strings survive. Each
+statement is classified:
+
+- ``non_transactional``: PostgreSQL refuses it inside a transaction block
+  (``CREATE/DROP INDEX CONCURRENTLY``, ``VACUUM``, ``REINDEX ... CONCURRENTLY``
+  or ``DATABASE/SCHEMA/SYSTEM``, ``CREATE/DROP DATABASE``, ``ALTER SYSTEM``,
+  tablespaces, subscriptions, ``DETACH PARTITION ... CONCURRENTLY``, a
+  ``CLUSTER`` of every table). Such a migration runs one statement at a time.
+- ``transaction_control``: ``BEGIN``/``COMMIT``/... written in the file. A
+  file wrapped in one ``BEGIN ... COMMIT`` is unwrapped (the engine opens its
+  own transaction); any other use makes the file run statement by statement.
+
+A script the parser rejects is split by the scanner alone (the server will
+report the syntax error with its position); one the scanner rejects is kept
+whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pglast import ast, enums, parser
+
+NO_TRANSACTION_DIRECTIVE = "-- aurora-express:no-transaction"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a script: its text, where it starts (character offset) and why it is special."""
+
+    text: str
+    start: int
+    non_transactional: str | None = None
+    transaction_control: str | None = None
+
+
+@dataclass(frozen=True)
+class Script:
+    """A script, split: ``text`` keeps every offset of the original (unwrapping blanks it out)."""
+
+    text: str
+    statements: tuple[Statement, ...]
+
+    @property
+    def non_transactional(self) -> str | None:
+        """Why this script cannot run in one transaction, or None."""
+        for statement in self.statements:
+            if statement.non_transactional:
+                return statement.non_transactional
+        for statement in self.statements:
+            if statement.transaction_control:
+                return f"it controls transactions itself ({statement.transaction_control})"
+        return None
+
+
+def line_of(text: str, offset: int) -> int:
+    """The 1-based line on which character ``offset`` of ``text`` lies."""
+    return text.count("\n", 0, max(0, offset)) + 1
+
+
+def has_no_transaction_directive(text: str) -> bool:
+    """True when the first line is ``-- aurora-express:no-transaction``."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
+    return first == NO_TRANSACTION_DIRECTIVE
+
+
+def split(text: str) -> Script:
+    """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
+    slices = _slices(text)
+    statements = tuple(_classify(text[s], s.start) for s in slices)
+    return _unwrap(Script(text, statements))
+
+
+def _slices(text: str) -> list[slice]:
+    try:
+        return list(parser.split(text, with_parser=True, only_slices=True))
+    except parser.ParseError:
+        pass
+    try:
+        return list(parser.split(text, with_parser=False, only_slices=True))
+    except parser.ParseError:
+        stripped = text.strip()
+        if not stripped:
+            return []
+        start = text.index(stripped[0])
+        return [slice(start, start + len(stripped))]
+
+
+def _classify(text: str, start: int) -> Statement:
+    try:
+        parsed = parser.parse_sql(text)
+    except parser.ParseError:
+        return Statement(text, start)
+    if len(parsed) != 1:
+        return Statement(text, start)
+    node = parsed[0].stmt
+    if isinstance(node, ast.TransactionStmt):
+        return Statement(text, start, transaction_control=_transaction_word(node))
+    return Statement(text, start, non_transactional=_why_not_in_transaction(node))
+
+
+def _transaction_word(node: ast.TransactionStmt) -> str:
+    kind = enums.TransactionStmtKind
+    names = {
+        kind.TRANS_STMT_BEGIN: "BEGIN",
+        kind.TRANS_STMT_START: "BEGIN",
+        kind.TRANS_STMT_COMMIT: "COMMIT",
+        kind.TRANS_STMT_ROLLBACK: "ROLLBACK",
+    }
+    return names.get(node.kind, "transaction control")
+
+
+def _options(params: object) -> set[str]:
+    return {getattr(p, "defname", "") or "" for p in (params or ())}  # type: ignore[attr-defined]
+
+
+def _why_not_in_transaction(node: ast.Node) -> str | None:  # noqa: PLR0911 (one case per kind)
+    """The statement's name when PostgreSQL would refuse it in a transaction block."""
+    match node:
+        case ast.IndexStmt(concurrent=True):
+            return "CREATE INDEX CONCURRENTLY"
+        case ast.DropStmt(concurrent=True):
+            return "DROP INDEX CONCURRENTLY"
+        case ast.ReindexStmt():
+            reindex = enums.ReindexObjectType
+            if "concurrently" in _options(node.params):
+                return "REINDEX CONCURRENTLY"
+            if node.kind in (
+                reindex.REINDEX_OBJECT_DATABASE,
+                reindex.REINDEX_OBJECT_SCHEMA,
+                reindex.REINDEX_OBJECT_SYSTEM,
+            ):
+                return "REINDEX DATABASE/SCHEMA/SYSTEM"
+            return None
+        case ast.VacuumStmt(is_vacuumcmd=True):
+            return "VACUUM"
+        case ast.ClusterStmt(relation=None):
+            return "CLUSTER"
+        case ast.CreatedbStmt():
+            return "CREATE DATABASE"
+        case ast.DropdbStmt():
+            return "DROP DATABASE"
+        case ast.AlterDatabaseStmt() if "tablespace" in _options(node.options):
+            return "ALTER DATABASE SET TABLESPACE"
+        case ast.AlterSystemStmt():
+            return "ALTER SYSTEM"
+        case ast.CreateTableSpaceStmt():
+            return "CREATE TABLESPACE"
+        case ast.DropTableSpaceStmt():
+            return "DROP TABLESPACE"
+        case ast.CreateSubscriptionStmt():
+            return "CREATE SUBSCRIPTION"
+        case ast.DropSubscriptionStmt():
+            return "DROP SUBSCRIPTION"
+        case ast.AlterTableStmt():
+            for cmd in node.cmds or ():
+                if isinstance(getattr(cmd, "def_", None), ast.PartitionCmd) and getattr(
+                    cmd.def_, "concurrent", False
+                ):
+                    return "DETACH PARTITION CONCURRENTLY"
+            return None
+    return None
+
+
+def _unwrap(script: Script) -> Script:
+    """Blank out one outer BEGIN ... COMMIT (offsets kept), leaving the body to the engine."""
+    statements = script.statements
+    controls = [s for s in statements if s.transaction_control]
+    if (
+        len(statements) >= 2
+        and len(controls) == 2
+        and statements[0].transaction_control == "BEGIN"
+        and statements[-1].transaction_control == "COMMIT"
+    ):
+        text = script.text
+        for stmt in (statements[0], statements[-1]):
+            end = stmt.start + len(stmt.text)
+            # The statement's own ';' follows its slice; blank it too.
+            if end < len(text) and text[end] == ";":
+                end += 1
+            text = text[: stmt.start] + " " * (end - stmt.start) + text[end:]
+        return Script(text, statements[1:-1])
+    return script
