@@ -29,7 +29,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml examples/*.yaml
+	$(BIN)/cfn-lint template.yaml examples/*.yaml --append-rules aurora_express_lint
+	$(BIN)/python -m devtools.schema --check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -64,3 +65,8 @@ build-ClusterProviderFunction:
 build-MigrationsProviderFunction:
 	$(LAMBDA_PIP) -r provider/requirements-migrations.txt
 	$(call copy_package,migrations)
+
+# The reaper deletes clusters with the cluster provider's own code.
+build-ReaperFunction:
+	$(LAMBDA_PIP) -r provider/requirements-cluster.txt
+	$(call copy_package,cluster reaper)

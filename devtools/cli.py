@@ -19,6 +19,7 @@ usage error (argparse's own), 130 interrupted. ``psql`` exits with psql's code.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -68,6 +69,18 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         help="apply a pending migration older than the newest applied one",
     )
     parser.add_argument(
+        "--lock-timeout",
+        type=int,
+        metavar="S",
+        help="lock_timeout per migration, in seconds (as LockTimeoutSeconds)",
+    )
+    parser.add_argument(
+        "--statement-timeout",
+        type=int,
+        metavar="S",
+        help="statement_timeout per migration, in seconds (as StatementTimeoutSeconds)",
+    )
+    parser.add_argument(
         "--seed-mode",
         choices=["OnChange", "Always", "Once"],
         default="OnChange",
@@ -75,7 +88,9 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_target_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+def _add_target_options(
+    parser: argparse.ArgumentParser, *, required: bool, local: bool = True
+) -> None:
     target = parser.add_mutually_exclusive_group(required=required)
     target.add_argument(
         "--cluster", metavar="ID", help="an express cluster: IAM auth token and TLS, as the Lambda"
@@ -83,11 +98,12 @@ def _add_target_options(parser: argparse.ArgumentParser, *, required: bool) -> N
     target.add_argument(
         "--dsn", metavar="DSN", help="a libpq connection string or postgresql:// URL"
     )
-    target.add_argument(
-        "--local",
-        action="store_true",
-        help="a throwaway embedded PostgreSQL (TLS), removed when the command ends",
-    )
+    if local:
+        target.add_argument(
+            "--local",
+            action="store_true",
+            help="a throwaway embedded PostgreSQL 18, removed when the command ends",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_source_options(plan)
-    _add_target_options(plan, required=False)
+    _add_target_options(plan, required=False, local=False)
     _add_endpoint_options(plan)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(run=_run_plan)
@@ -178,36 +194,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Each command's module is imported when it runs: `--help` and `token` stay fast,
-# and a command never pays for another's imports (moto, the embedded server).
+# Each command's module is imported when it runs (hence the PLC0415 waivers):
+# `--help` and `token` stay fast, and no command pays for another's imports
+# (moto and its web framework, the embedded server, the migration engine).
 
 
 def _run_migrate(args: argparse.Namespace) -> int:
-    from devtools import cli_migrate
+    from devtools import cli_migrate  # noqa: PLC0415
 
     return cli_migrate.migrate(args)
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from devtools import cli_migrate
+    from devtools import cli_migrate  # noqa: PLC0415
 
     return cli_migrate.plan(args)
 
 
 def _run_token(args: argparse.Namespace) -> int:
-    from devtools import cli_cluster
+    from devtools import cli_cluster  # noqa: PLC0415
 
     return cli_cluster.token(args)
 
 
 def _run_psql(args: argparse.Namespace) -> int:
-    from devtools import cli_cluster
+    from devtools import cli_cluster  # noqa: PLC0415
 
     return cli_cluster.psql(args)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from devtools import demo
+    from devtools import demo  # noqa: PLC0415
 
     return demo.run(creating_seconds=args.creating_seconds, verbose=args.verbose)
 
@@ -225,6 +242,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # A bug or an unforeseen failure: one line by default, the traceback on request.
+        if os.environ.get("AURORA_EXPRESS_DEBUG"):
+            raise
+        detail = " ".join(str(exc).split())
+        print(
+            f"{PROG}: error: unexpected {type(exc).__name__}: {detail} "
+            "(set AURORA_EXPRESS_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

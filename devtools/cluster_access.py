@@ -1,18 +1,17 @@
 """Where a cluster is and how to log in to it: endpoint lookup, IAM token, TLS settings.
 
-The CLI connects the way the migrations Lambda does: the endpoint, port and
-master user from ``DescribeDBClusters``, a fresh ``generate_db_auth_token``
-for that host, port, user and region as the password, and TLS
-``verify-full`` against a CA bundle (certifi's, which holds the public roots
-the internet access gateway's certificate chains to). ``DB_SSLMODE`` and
-``DB_SSLROOTCERT`` override the TLS settings, as they do for the Lambda.
+The CLI connects the way the migrations Lambda does, with its code
+(``provider.migrations.connect``): the endpoint, port and master user from
+``DescribeDBClusters``, a fresh ``generate_db_auth_token`` for that host,
+port, user and region as the password, and TLS ``verify-full`` against
+certifi's bundle; ``DB_SSLMODE`` and ``DB_SSLROOTCERT`` override the TLS
+settings, as they do for the Lambda.
 
 AWS errors become ``CliError`` with the operation and the error code.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,21 +20,11 @@ import botocore.exceptions
 
 from devtools.cli_errors import CliError
 from provider.cluster.naming import normalize
+from provider.migrations import connect
+from provider.migrations.connect import Target
 
 DEFAULT_PORT = 5432
 DEFAULT_USER = "postgres"
-
-
-@dataclass(frozen=True)
-class Target:
-    """A database to log in to with an IAM token (the token is made per connection)."""
-
-    host: str
-    port: int
-    user: str
-    database: str
-    region: str
-    cluster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,12 +35,8 @@ class Tls:
 
 def tls_settings() -> Tls:
     """``verify-full`` with certifi's bundle, unless ``DB_SSLMODE``/``DB_SSLROOTCERT`` say else."""
-    rootcert = os.environ.get("DB_SSLROOTCERT")
-    if not rootcert:
-        import certifi
-
-        rootcert = certifi.where()
-    return Tls(sslmode=os.environ.get("DB_SSLMODE") or "verify-full", sslrootcert=rootcert)
+    settings = connect.tls_settings()
+    return Tls(sslmode=settings["sslmode"], sslrootcert=settings["sslrootcert"])
 
 
 def _session(region: str | None) -> boto3.session.Session:
@@ -123,21 +108,13 @@ def resolve(
         user=str(username or described.get("MasterUsername") or DEFAULT_USER),
         database=database,
         region=found_region,
-        cluster=str(described["DBClusterIdentifier"]),
     )
 
 
 def make_token(target: Target) -> str:
     """A fresh IAM auth token (15 minutes) for the target's host, port, user and region."""
-    rds = _session(target.region).client("rds")
+    tokens = connect.iam_tokens(_session(target.region).client("rds"))
     try:
-        return str(
-            rds.generate_db_auth_token(
-                DBHostname=target.host,
-                Port=target.port,
-                DBUsername=target.user,
-                Region=target.region,
-            )
-        )
+        return tokens(target.host, target.port, target.user, target.region)
     except botocore.exceptions.BotoCoreError as exc:
         raise _aws_error("generate_db_auth_token", target.host, exc) from exc

@@ -82,7 +82,10 @@ class Printer:
             self.line(text)
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        cells = [[str(c) for c in columns], *[["" if v is None else str(v) for v in r] for r in rows]]
+        cells = [
+            [str(c) for c in columns],
+            *[["" if v is None else str(v) for v in r] for r in rows],
+        ]
         widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
 
         def fmt(row: Sequence[str]) -> str:
@@ -114,9 +117,9 @@ def render(value: Any, depth: int = 0) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, dict) and item:
-                lines = list(render(item, depth + 1))
-                yield f"{pad}- {lines[0].lstrip()}"
-                yield from lines[1:]
+                # "- " then the mapping, its later lines aligned under its first key.
+                for n, line in enumerate(render(item, depth)):
+                    yield f"{pad}{'- ' if n == 0 else '  '}{line[len(pad) :]}"
             else:
                 yield f"{pad}- {_scalar(item)}"
     else:
@@ -128,7 +131,7 @@ def _scalar(value: Any) -> str:
         return "{}" if isinstance(value, dict) else "[]"
     if isinstance(value, str):
         text = " ".join(value.split("\n"))
-        return text if len(text) <= 100 else text[:97] + "..."
+        return text if len(text) <= 160 else text[:157] + "..."
     return repr(value) if value is None else str(value)
 
 

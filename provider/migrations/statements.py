@@ -29,7 +29,7 @@ NO_TRANSACTION_DIRECTIVE = "-- aurora-express:no-transaction"
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement of a script: its text, where it starts (character offset) and why it is special."""
+    """One statement: its text, its start (character offset) and why it is special, if it is."""
 
     text: str
     start: int
@@ -63,14 +63,31 @@ def line_of(text: str, offset: int) -> int:
 
 def has_no_transaction_directive(text: str) -> bool:
     """True when the first line is ``-- aurora-express:no-transaction``."""
-    first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
-    return first == NO_TRANSACTION_DIRECTIVE
+    first = text.lstrip("\ufeff").split("\n", 1)[0].lower()
+    return "".join(first.split()) == "".join(NO_TRANSACTION_DIRECTIVE.split())
+
+
+# Lexer tokens without which no statement needs classifying: the common script
+# (CREATE TABLE, INSERT, ...) skips the per-statement parse.
+_TRIGGERS = frozenset(
+    {
+        "CONCURRENTLY", "VACUUM", "REINDEX", "CLUSTER", "DATABASE", "SYSTEM_P", "TABLESPACE",
+        "SUBSCRIPTION", "BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P",
+    }
+)  # fmt: skip
 
 
 def split(text: str) -> Script:
     """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
     slices = _slices(text)
-    statements = tuple(_classify(text[s], s.start) for s in slices)
+    try:
+        worth_parsing = not _TRIGGERS.isdisjoint(t.name for t in parser.scan(text))
+    except parser.ParseError:
+        worth_parsing = True
+    statements = tuple(
+        _classify(text[s], s.start) if worth_parsing else Statement(text[s], s.start)
+        for s in slices
+    )
     return _unwrap(Script(text, statements))
 
 
@@ -80,13 +97,33 @@ def _slices(text: str) -> list[slice]:
     except parser.ParseError:
         pass
     try:
-        return list(parser.split(text, with_parser=False, only_slices=True))
+        return _scanner_slices(text)
     except parser.ParseError:
         stripped = text.strip()
         if not stripped:
             return []
         start = text.index(stripped[0])
         return [slice(start, start + len(stripped))]
+
+
+_COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+
+
+def _scanner_slices(text: str) -> list[slice]:
+    """Split at the lexer's ``;`` tokens (strings, dollar quotes and comments are whole tokens)."""
+    slices: list[slice] = []
+    start = end = None
+    for token in parser.scan(text):
+        if token.name == "ASCII_59":
+            if start is not None and end is not None:
+                slices.append(slice(start, end))
+            start = end = None
+        elif token.name not in _COMMENTS:
+            start = token.start if start is None else start
+            end = token.end + 1  # the scanner's ends are inclusive
+    if start is not None and end is not None:
+        slices.append(slice(start, end))
+    return slices
 
 
 def _classify(text: str, start: int) -> Statement:
@@ -103,6 +140,8 @@ def _classify(text: str, start: int) -> Statement:
 
 
 def _transaction_word(node: ast.TransactionStmt) -> str:
+    if node.kind is None:
+        return "transaction control"
     kind = enums.TransactionStmtKind
     names = {
         kind.TRANS_STMT_BEGIN: "BEGIN",
@@ -117,7 +156,7 @@ def _options(params: object) -> set[str]:
     return {getattr(p, "defname", "") or "" for p in (params or ())}  # type: ignore[attr-defined]
 
 
-def _why_not_in_transaction(node: ast.Node) -> str | None:  # noqa: PLR0911 (one case per kind)
+def _why_not_in_transaction(node: ast.Node | None) -> str | None:  # noqa: PLR0911, PLR0912
     """The statement's name when PostgreSQL would refuse it in a transaction block."""
     match node:
         case ast.IndexStmt(concurrent=True):

@@ -1,0 +1,170 @@
+"""Cold start: a fresh interpreter importing each handler and handling one event, against ``import boto3``.
+
+Two figures per subject, each the median of several fresh processes, in
+alternating order:
+
+- wall time of ``python -m bench.coldstart_run MODULE EVENT`` (import, build
+  the handler's objects, handle a Delete: the cluster's of a cluster that does
+  not exist, one DescribeDBClusters against a local moto server; the
+  migrations' touches nothing), against ``python -c "import boto3"``, and the
+  ratio of the two medians (goal: under 1.3);
+- ``python -X importtime -c "import MODULE"``: the import alone, as the sum
+  of the top-level cumulative times the interpreter reports.
+
+Both are taken twice: with the bytecode cache the venv has, and with none
+(``PYTHONPYCACHEPREFIX`` at an empty folder, ``PYTHONDONTWRITEBYTECODE``), which
+is how a function packaged with ``pip --no-compile`` starts on Lambda, whose
+``/var/task`` is read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import procs
+from bench.stats import Row
+
+REPO = Path(__file__).resolve().parent.parent
+HANDLERS = {
+    "cluster handler": "provider.cluster.handler",
+    "migrations handler": "provider.migrations.handler",
+}
+SECTION = "Cold start"
+IMPORT_SECTION = "Cold start: -X importtime"
+_MARK = "--bench-mark--"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _events(folder: Path, response_url: str) -> dict[str, Path]:
+    from devtools.cfn_local import request_event, stack_id
+
+    common = {
+        "response_url": response_url,
+        "service_token": "arn:aws:lambda:us-east-1:123456789012:function:aurora-express-bench",
+        "stack": stack_id("bench"),
+        "logical_id": "Db",
+    }
+    events = {
+        "provider.cluster.handler": request_event(
+            "Delete", "Custom::AuroraExpress", {"ClusterIdentifier": "bench-missing"},
+            physical_id="bench-missing", **common,
+        ),
+        "provider.migrations.handler": request_event(
+            "Delete", "Custom::AuroraExpressMigrations",
+            {"ClusterIdentifier": "bench-missing", "Migrations": [{"Name": "V1__a.sql", "Sql": "SELECT 1"}]},
+            physical_id="bench-missing/postgres/aurora_express.schema_migrations", **common,
+        ),
+    }
+    paths = {}
+    for module, event in events.items():
+        path = folder / f"{module}.json"
+        path.write_text(json.dumps(event))
+        paths[module] = path
+    return paths
+
+
+def _import_seconds(python: str, module: str, env: dict[str, str]) -> float:
+    """The import of ``module`` alone, from ``-X importtime`` (top-level cumulative times)."""
+    code = f"import sys; print({_MARK!r}, file=sys.stderr); import {module}"
+    done = subprocess.run([python, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                          env=env, cwd=REPO, check=True)
+    lines = done.stderr.split(_MARK, 1)[1].splitlines()
+    total = 0
+    for line in lines:
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        if name.startswith("   ") or not cumulative.strip().isdigit():
+            continue  # nested: already inside a top-level cumulative time
+        total += int(cumulative)
+    return total / 1_000_000
+
+
+def measure(runs: int) -> list[Row]:
+    """Rows for ``python -c pass``, ``import boto3`` and each handler, with and without bytecode."""
+    from moto.server import ThreadedMotoServer
+
+    from devtools.cfn_local import ResponseCollector
+
+    python = sys.executable
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    rows: list[Row] = []
+    try:
+        with ResponseCollector() as cfn, tempfile.TemporaryDirectory() as tmp:
+            events = _events(Path(tmp), cfn.url("coldstart"))
+            base_env = {
+                **os.environ,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+                "PYTHONPATH": str(REPO),
+            }
+            empty_cache = Path(tmp) / "no-pycache"
+            empty_cache.mkdir()
+            variants = {
+                "": base_env,
+                ", no bytecode cache": {**base_env, "PYTHONPYCACHEPREFIX": str(empty_cache),
+                                        "PYTHONDONTWRITEBYTECODE": "1"},
+            }
+            subjects: dict[str, list[str]] = {
+                "python -c pass": [python, "-c", "pass"],
+                "import boto3": [python, "-c", "import boto3"],
+            }
+            for label, module in HANDLERS.items():
+                subjects[label] = [python, "-m", "bench.coldstart_run", module, str(events[module])]
+            for suffix, env in variants.items():
+                procs.timed(subjects["import boto3"], env=env, cwd=REPO)  # warm the page cache
+                walls: dict[str, list[float]] = {name: [] for name in subjects}
+                imports: dict[str, list[float]] = {"boto3": [], **{m: [] for m in HANDLERS.values()}}
+                for rep in range(runs):
+                    names = list(subjects) if rep % 2 == 0 else list(reversed(subjects))
+                    for name in names:
+                        walls[name].append(procs.timed(subjects[name], env=env, cwd=REPO))
+                    for module in imports:
+                        imports[module].append(_import_seconds(python, module, env))
+                rows.extend(_rows(walls, imports, suffix))
+            answered = len(cfn.responses("coldstart"))
+            expected = 2 * runs * len(HANDLERS)
+            if answered != expected:
+                raise RuntimeError(f"cold start: {answered} responses, expected {expected}")
+    finally:
+        server.stop()
+    return rows
+
+
+def _rows(walls: dict[str, list[float]], imports: dict[str, list[float]], suffix: str) -> list[Row]:
+    rows = []
+    section = SECTION + suffix
+    how_event = "fresh interpreter: import, one Delete, response PUT, exit"
+    for name, values in walls.items():
+        how = {
+            "python -c pass": "the interpreter alone (reference)",
+            "import boto3": "fresh interpreter: import boto3, exit",
+        }.get(name, how_event)
+        rows.append(Row(section, name, values, how=how, baseline=name == "import boto3"))
+    boto = statistics.median(walls["import boto3"])
+    for name in HANDLERS:
+        ratio = [v / boto for v in walls[name]]
+        rows.append(Row(section, f"{name} / import boto3", ratio, unit="x",
+                        how="each run's wall time over the median of import boto3", goal="under 1.3x"))
+    for module, values in imports.items():
+        rows.append(Row(IMPORT_SECTION + suffix, f"import {module}", values,
+                        how="python -X importtime: sum of top-level cumulative times",
+                        baseline=module == "boto3"))
+    return rows

@@ -1,0 +1,1 @@
+CREATE TABLE posts (id bigserial PRIMARY KEY, author_id bigint NOT NULL REFERENCES users (id), body text NOT NULL);

@@ -1,0 +1,2 @@
+INSERT INTO users (name, email) VALUES ('Ada', 'ada@example.com')
+ON CONFLICT DO NOTHING;

@@ -1,0 +1,76 @@
+"""Lambda entry point for ``Custom::AuroraExpress``: crhelper wiring only.
+
+Each request type and its scheduled poll run the same ``lifecycle`` function;
+it returns an ``Outcome`` when done (answered at once) or ``None`` to let
+crhelper's EventBridge poll carry on. ``CustomResource`` is the only place an
+exception becomes ``FAILED``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from provider.cluster import lifecycle
+from provider.cluster.rds import ClusterApi, new_client
+from provider.common.custom_resource import CustomResource
+
+logger = lifecycle.logger
+helper = CustomResource()
+_apis: dict[tuple[str | None, str | None], ClusterApi] = {}
+
+Operation = Callable[[lifecycle.Request, ClusterApi], lifecycle.Outcome | None]
+
+
+def api() -> ClusterApi:
+    """The RDS adapter, built on first use and reused while the Lambda stays warm.
+
+    Keyed by endpoint and region, so a process that points ``AWS_ENDPOINT_URL``
+    at another moto server (tests, the demo) gets a client for it.
+    """
+    key = (os.getenv("AWS_ENDPOINT_URL"), os.getenv("AWS_REGION"))
+    if key not in _apis:
+        _apis[key] = ClusterApi(new_client(key[1]))
+    return _apis[key]
+
+
+def _run(operation: Operation, event: dict[str, Any], context: Any) -> str | None:
+    request = lifecycle.Request.from_event(event, context, started_at=helper.started_at())
+    logger.append_keys(
+        request_id=request.request_id,
+        stack_id=request.stack_id,
+        logical_id=request.logical_id,
+        request_type=request.request_type,
+        poll=request.is_poll,
+    )
+    logger.info("Request received", extra={"physical_id": request.physical_id})
+    outcome = operation(request, api())
+    if outcome is None:
+        return None
+    helper.Data.update(outcome.attributes)
+    logger.info("Request done", extra={"physical_id": outcome.physical_id})
+    return outcome.physical_id
+
+
+@helper.create
+@helper.poll_create
+def create(event: dict[str, Any], context: Any) -> str | None:
+    return _run(lifecycle.create, event, context)
+
+
+@helper.update
+@helper.poll_update
+def update(event: dict[str, Any], context: Any) -> str | None:
+    return _run(lifecycle.update, event, context)
+
+
+@helper.delete
+@helper.poll_delete
+def delete(event: dict[str, Any], context: Any) -> str | None:
+    return _run(lifecycle.delete, event, context)
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda handler (template.yaml: provider.cluster.handler.handler)."""
+    helper(event, context)

@@ -1,0 +1,458 @@
+"""Create, update and delete, as loops that observe, decide (``plan``) and act (``rds``).
+
+Each operation waits inside the invocation while the Lambda's remaining time
+allows (less a safety margin) and returns ``None`` to hand the rest over to
+crhelper's scheduled polls. A poll runs the same function again: nothing is
+carried between invocations but the original event and its start time, so
+every decision is re-derived from what RDS shows. Work still unfinished
+shortly before CloudFormation's own timeout ends in ``FAILED``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from provider.cluster import naming, plan
+from provider.cluster.plan import ClusterState, Step
+from provider.cluster.properties import ClusterProperties, parse
+from provider.cluster.rds import INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
+from provider.common.deadline import Deadline, LambdaContextLike
+from provider.common.errors import InvalidProperty, ProviderError
+from provider.common.logging import get_logger
+
+logger = get_logger("aurora-express-cluster")
+
+CLOUDFORMATION_TIMEOUT = 3600  # seconds, unless the resource sets ServiceTimeout
+# crhelper answers FAILED 0.5 s before the Lambda's timeout: stop well before it.
+MIN_MARGIN_SECONDS = 2.0
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long to wait and how often to look; each can be set by environment variable.
+
+    - ``poll_seconds`` (AURORA_EXPRESS_POLL_SECONDS, 1): between two DescribeDBClusters.
+    - ``safety_seconds`` (AURORA_EXPRESS_SAFETY_SECONDS, 30): kept free at the end of
+      an invocation to answer or set up polling; at most a quarter of the time left,
+      at least ``MIN_MARGIN_SECONDS``.
+    - ``poll_invocation_seconds`` (AURORA_EXPRESS_POLL_INVOCATION_SECONDS, 45): the
+      longest wait inside one scheduled poll, so polls (a minute apart) never overlap.
+    - ``give_up_seconds`` (AURORA_EXPRESS_GIVE_UP_SECONDS, 90): how long before
+      CloudFormation's timeout to answer FAILED; at most a quarter of that timeout.
+    - ``retry_seconds`` (AURORA_EXPRESS_RETRY_SECONDS, 10): before trying DeleteDBCluster
+      again after RDS refused it for the cluster's state (creating, modifying).
+    """
+
+    poll_seconds: float = 1.0
+    safety_seconds: float = 30.0
+    poll_invocation_seconds: float = 45.0
+    give_up_seconds: float = 90.0
+    retry_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> Timing:
+        return cls(
+            poll_seconds=_env_float("AURORA_EXPRESS_POLL_SECONDS", cls.poll_seconds),
+            safety_seconds=_env_float("AURORA_EXPRESS_SAFETY_SECONDS", cls.safety_seconds),
+            poll_invocation_seconds=_env_float(
+                "AURORA_EXPRESS_POLL_INVOCATION_SECONDS", cls.poll_invocation_seconds
+            ),
+            give_up_seconds=_env_float("AURORA_EXPRESS_GIVE_UP_SECONDS", cls.give_up_seconds),
+            retry_seconds=_env_float("AURORA_EXPRESS_RETRY_SECONDS", cls.retry_seconds),
+        )
+
+
+@dataclass
+class Request:
+    """One invocation's view of a CloudFormation request."""
+
+    request_type: str
+    stack_id: str
+    logical_id: str
+    request_id: str
+    physical_id: str | None
+    raw_properties: dict[str, Any]
+    raw_old_properties: dict[str, Any] | None
+    is_poll: bool
+    started_at: float  # epoch seconds of the request's first invocation
+    deadline: Deadline  # end of this invocation's waiting
+    give_up_at: float  # epoch seconds: answer FAILED from here on
+    timing: Timing = field(default_factory=Timing)
+
+    @classmethod
+    def from_event(
+        cls,
+        event: dict[str, Any],
+        context: LambdaContextLike,
+        *,
+        started_at: float,
+        timing: Timing | None = None,
+    ) -> Request:
+        timing = timing or Timing.from_env()
+        props = event.get("ResourceProperties") or {}
+        try:
+            timeout = float(props.get("ServiceTimeout") or CLOUDFORMATION_TIMEOUT)
+        except (TypeError, ValueError):
+            timeout = CLOUDFORMATION_TIMEOUT
+        timeout = min(max(timeout, 1.0), CLOUDFORMATION_TIMEOUT)
+        is_poll = "CrHelperPoll" in event
+        remaining = context.get_remaining_time_in_millis() / 1000.0
+        margin = max(MIN_MARGIN_SECONDS, min(timing.safety_seconds, remaining / 4))
+        wait = remaining - margin
+        if is_poll:
+            wait = min(wait, timing.poll_invocation_seconds)
+        return cls(
+            request_type=event["RequestType"],
+            stack_id=event["StackId"],
+            logical_id=event["LogicalResourceId"],
+            request_id=event["RequestId"],
+            physical_id=event.get("PhysicalResourceId"),
+            raw_properties=props,
+            raw_old_properties=event.get("OldResourceProperties"),
+            is_poll=is_poll,
+            started_at=started_at,
+            deadline=Deadline.after(wait),
+            give_up_at=started_at + timeout - min(timing.give_up_seconds, timeout / 4),
+            timing=timing,
+        )
+
+    def derived_identifier(self) -> str:
+        return naming.derive(naming.stack_name(self.stack_id), self.logical_id, self.request_id)
+
+    def owns(self, state: ClusterState) -> bool:
+        return naming.is_owned(state.tags, self.stack_id, self.logical_id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished request: the physical id to answer with, and its attributes."""
+
+    physical_id: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+# -- waiting --------------------------------------------------------------------
+
+
+def _keep_waiting(req: Request, identifier: str, state: ClusterState | None) -> bool:
+    """Sleep one poll interval and return True, or False to hand over to polling.
+
+    Raises ``ProviderError`` once CloudFormation's timeout is near.
+    """
+    now = time.time()
+    if now >= req.give_up_at:
+        status = state.status if state else "gone"
+        minutes = (now - req.started_at) / 60
+        raise ProviderError(
+            f"Gave up on cluster {identifier} after {minutes:.0f} min, before CloudFormation's "
+            f"timeout: it is still {status}. Check it in the RDS console, then retry."
+        )
+    pause = min(req.timing.poll_seconds, max(0.0, req.give_up_at - now))
+    if req.deadline.remaining() < pause:
+        logger.info("Handing over to scheduled polling", extra={"cluster": identifier})
+        return False
+    time.sleep(pause)
+    return True
+
+
+def _log_change(seen: list[str], text: str, **extra: Any) -> None:
+    if not seen or seen[-1] != text:
+        seen.append(text)
+        logger.info("Cluster status", extra={"detail": text, **extra})
+
+
+def converge(
+    req: Request,
+    api: ClusterApi,
+    identifier: str,
+    props: ClusterProperties,
+    old: ClusterProperties | None,
+) -> Outcome | None:
+    """Wait for ``identifier`` to be available, modify it to match ``props``, tag it, answer."""
+    tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
+    issued: dict[str, Any] | None = None
+    seen: list[str] = []
+    while True:
+        state = api.find(identifier)
+        nxt = plan.next_step(props, state)
+        _log_change(
+            seen, f"{nxt.step}: {nxt.why}" if nxt.why else str(nxt.step), cluster=identifier
+        )
+        if nxt.step is Step.FAIL:
+            raise ProviderError(
+                f"Cluster {identifier} {nxt.why}, so it cannot be used; see its events in "
+                "the RDS console."
+            )
+        if state is not None and nxt.step is Step.DONE:
+            add, remove = plan.tag_changes(old, tags, state.tags)
+            if add or remove:
+                logger.info(
+                    "Tagging cluster",
+                    extra={"cluster": identifier, "add": sorted(add), "remove": remove},
+                )
+                api.tag(state, add, remove)
+            logger.info("Cluster ready", extra={"cluster": identifier})
+            return Outcome(identifier, plan.attributes(state))
+        if nxt.step is Step.MODIFY and nxt.modify != issued:
+            logger.info(
+                "Modifying cluster", extra={"cluster": identifier, "changes": sorted(nxt.modify)}
+            )
+            try:
+                api.modify(identifier, nxt.modify)
+                issued = nxt.modify
+            except RdsError as exc:
+                if exc.code != INVALID_STATE:  # busy: try again on the next look
+                    raise
+        if not _keep_waiting(req, identifier, state):
+            return None
+
+
+# -- create -----------------------------------------------------------------------
+
+
+def _ensure(
+    req: Request,
+    api: ClusterApi,
+    identifier: str,
+    props: ClusterProperties,
+    old: ClusterProperties | None,
+) -> Outcome | None:
+    """Create ``identifier`` (or adopt it when this stack and logical id own it), then converge."""
+    state = api.find(identifier)
+    if state is None and req.is_poll:
+        raise ProviderError(f"Cluster {identifier} disappeared while it was being created.")
+    if state is None:
+        tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
+        logger.info("Creating cluster", extra={"cluster": identifier})
+        try:
+            api.create(plan.create_args(identifier, props, tags))
+        except RdsError as exc:
+            if exc.code != "DBClusterAlreadyExistsFault":
+                raise
+            state = api.find(identifier)  # created meanwhile: owned or not, decided below
+    if state is not None:
+        if not req.owns(state):
+            raise ProviderError(
+                f"Cluster {identifier} already exists and this stack's {req.logical_id} does not "
+                "own it (its aurora-express tags differ); it is left alone. Choose another "
+                "ClusterIdentifier."
+            )
+        if state.status == plan.DELETING:
+            raise ProviderError(f"Cluster {identifier} is being deleted; retry once it is gone.")
+        if not req.is_poll:
+            logger.info("Adopting cluster this resource owns", extra={"cluster": identifier})
+    return converge(req, api, identifier, props, old)
+
+
+def create(req: Request, api: ClusterApi) -> Outcome | None:
+    """Create: a new cluster (or the one a repeated delivery created), available, answered."""
+    try:
+        props = parse(req.raw_properties)
+    except ProviderError as exc:
+        exc.physical_id = naming.create_failed_id(req.request_id)
+        raise
+    identifier = props.normalized_identifier or req.derived_identifier()
+    try:
+        return _ensure(req, api, identifier, props, None)
+    except ProviderError as exc:
+        exc.physical_id = _failed_create_id(req, api, identifier)
+        raise
+
+
+def _failed_create_id(req: Request, api: ClusterApi, identifier: str) -> str:
+    """The physical id of a failed Create: the cluster if this resource owns one, so the
+    stack's Delete removes it; otherwise an id whose Delete is a no-op."""
+    try:
+        state = api.find(identifier)
+    except ProviderError:
+        state = None
+    return (
+        identifier
+        if state is not None and req.owns(state)
+        else naming.create_failed_id(req.request_id)
+    )
+
+
+# -- update -----------------------------------------------------------------------
+
+
+def _parse_old(req: Request) -> ClusterProperties | None:
+    """The previous properties, or None if they no longer validate (compare with RDS only)."""
+    try:
+        return parse(req.raw_old_properties or {})
+    except ProviderError:
+        return None
+
+
+def update(req: Request, api: ClusterApi) -> Outcome | None:
+    """Update: replace (a new cluster, a new physical id) or modify in place."""
+    current = req.physical_id or ""
+    props = parse(req.raw_properties)
+    old = _parse_old(req)
+    replaced_by = plan.replacement_property(old, props, current)
+    if replaced_by:
+        return _replace(req, api, replaced_by, props, old)
+    try:
+        state = api.find(current) if naming.is_valid(current) else None
+        if state is None:
+            raise ProviderError(
+                f"Cluster {current} does not exist any more, so it cannot be updated; "
+                "remove the resource from the template or restore the cluster."
+            )
+        if not req.owns(state):
+            raise ProviderError(
+                f"Cluster {current} is not owned by this stack's {req.logical_id} "
+                "(its aurora-express tags differ), so it is left alone."
+            )
+        return converge(req, api, current, props, old)
+    except ProviderError as exc:
+        exc.physical_id = current
+        raise
+
+
+def _replace(
+    req: Request,
+    api: ClusterApi,
+    replaced_by: str,
+    props: ClusterProperties,
+    old: ClusterProperties | None,
+) -> Outcome | None:
+    """A new cluster under a new identifier; CloudFormation then deletes the old one."""
+    current = req.physical_id or ""
+    identifier = props.normalized_identifier or req.derived_identifier()
+    if identifier == current:
+        raise InvalidProperty(
+            replaced_by,
+            "changing it replaces the cluster, which needs a new identifier: change "
+            "ClusterIdentifier too, or remove it to have one derived.",
+        )
+    logger.info(
+        "Replacing cluster",
+        extra={"cluster": current, "new_cluster": identifier, "property": replaced_by},
+    )
+    try:
+        return _ensure(req, api, identifier, props, old)
+    except ProviderError as exc:
+        exc.physical_id = current
+        if _start_cleanup(req, api, identifier):
+            exc.reason = f"{exc.reason} The new cluster {identifier} is being deleted."
+        raise
+
+
+def _start_cleanup(req: Request, api: ClusterApi, identifier: str) -> bool:
+    """Start deleting a replacement this request created (never an adopted one)."""
+    try:
+        state = api.find(identifier)
+        created_here = (
+            state is not None
+            and req.owns(state)
+            and state.created_at is not None
+            and state.created_at >= req.started_at - 5
+        )
+        if state is None or not created_here or state.status == plan.DELETING:
+            return False
+        for instance in state.instances:
+            api.delete_instance(identifier, instance)
+        api.delete_cluster(identifier, None)
+        return True
+    except ProviderError as exc:
+        logger.warning(
+            "Could not delete the failed replacement",
+            extra={"cluster": identifier, "reason": exc.reason},
+        )
+        return False
+
+
+# -- delete -----------------------------------------------------------------------
+
+
+def _on_delete(raw: dict[str, Any]) -> str:
+    """OnDelete, read leniently: a Delete must succeed even when the properties are invalid."""
+    value = raw.get("OnDelete")
+    return value if value in ("Delete", "Snapshot", "Retain") else "Delete"
+
+
+def delete(req: Request, api: ClusterApi) -> Outcome | None:
+    """Delete: every instance, then the cluster; wait until it is gone.
+
+    ``SUCCESS`` without touching anything for ``OnDelete: Retain``, a physical
+    id that names no cluster (a failed Create, a repeated Delete), or a
+    cluster whose ownership tags name someone else.
+    """
+    identifier = req.physical_id or ""
+    done = Outcome(identifier)
+    mode = _on_delete(req.raw_properties)
+    if mode == "Retain":
+        logger.info("Retaining cluster (OnDelete: Retain)", extra={"cluster": identifier})
+        return done
+    if not naming.is_valid(identifier):
+        logger.info(
+            "No cluster to delete: the physical id is no cluster identifier",
+            extra={"cluster": identifier},
+        )
+        return done
+    try:
+        state = api.find(identifier)
+        if state is None:
+            logger.info("No cluster to delete: it does not exist", extra={"cluster": identifier})
+            return done
+        if not req.owns(state):
+            logger.warning(
+                "Not deleting a cluster this resource does not own", extra={"cluster": identifier}
+            )
+            return done
+        snapshot = (
+            plan.final_snapshot_id(identifier, req.started_at) if mode == "Snapshot" else None
+        )
+        return _delete_until_gone(req, api, state, snapshot)
+    except ProviderError as exc:
+        exc.physical_id = identifier
+        raise
+
+
+def _delete_until_gone(
+    req: Request, api: ClusterApi, state: ClusterState | None, snapshot: str | None
+) -> Outcome | None:
+    identifier = req.physical_id or ""
+    retry_at = 0.0
+    seen: list[str] = []
+    while state is not None:
+        _log_change(seen, state.status, cluster=identifier)
+        if state.status != plan.DELETING and time.monotonic() >= retry_at:
+            if state.deletion_protection:
+                raise ProviderError(
+                    f"Cluster {identifier} has DeletionProtection on: set it to false (a stack "
+                    "update) or OnDelete to Retain, then delete again."
+                )
+            for instance, status in state.instances.items():
+                if status != plan.DELETING:
+                    logger.info(
+                        "Deleting instance", extra={"cluster": identifier, "instance": instance}
+                    )
+                    api.delete_instance(identifier, instance)
+            logger.info(
+                "Deleting cluster", extra={"cluster": identifier, "final_snapshot": snapshot}
+            )
+            try:
+                api.delete_cluster(identifier, snapshot)
+            except RdsError as exc:
+                if exc.code == NOT_FOUND:
+                    break
+                if exc.code != INVALID_STATE:
+                    raise
+                retry_at = time.monotonic() + req.timing.retry_seconds  # busy: creating, modifying
+        if not _keep_waiting(req, identifier, state):
+            return None
+        state = api.find(identifier)
+    logger.info("Cluster deleted", extra={"cluster": identifier})
+    return Outcome(identifier)

@@ -1,0 +1,430 @@
+"""The migration engine: plan -> lock -> apply -> record, on one psycopg connection.
+
+Public API, shared by the Lambda handler and the CLI:
+
+- ``plan(conn, migration_set, options)``: what would run (reads only, no lock);
+- ``status(conn, migration_set, options)``: the plan plus the history rows;
+- ``migrate(conn, migration_set, options)``: apply what is pending.
+
+``conn`` must be an autocommit connection: the engine opens its own
+transactions. How each migration runs, and why:
+
+- Transactional (the default): ``BEGIN``, the timeouts (``SET LOCAL``), the
+  file's text, its history row (and drizzle's row), ``COMMIT``: one
+  simple-query message, one round trip. A failure rolls all of it back, so a
+  failed migration leaves no trace and those before it stay applied.
+- Non-transactional (declared, or a statement PostgreSQL refuses in a
+  transaction block): one statement per message in autocommit, then the
+  history row. A failure records a row with ``success = false`` (retried next
+  run) and stops.
+- Two runs never interleave: a session advisory lock keyed by the history
+  table, taken by polling ``pg_try_advisory_lock`` so a waiting run holds no
+  transaction (a blocking wait would deadlock with ``CREATE INDEX CONCURRENTLY``).
+- A lock timeout (SQLSTATE 55P03) is retried a few times with backoff.
+- A failure names the file, the SQLSTATE, the message and the file's line:
+  from the server's error position when it gives one, otherwise by replaying
+  the migration statement by statement in a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from provider.common.deadline import Deadline
+from provider.common.errors import ProviderError
+from provider.common.responses import shorten
+from provider.migrations import history
+from provider.migrations.history import TableName
+from provider.migrations.model import Kind, Migration
+from provider.migrations.plan import Plan, SeedMode, make_plan
+
+logger = logging.getLogger(__name__)
+
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+REPLAY_LIMIT_SECONDS = 30.0  # locate a failing line by replay only when that is cheap
+_POLL_MIN, _POLL_MAX = 0.05, 1.0
+
+
+class LockNotAcquired(ProviderError):
+    """Another run held the migration lock for longer than the bound."""
+
+
+class MigrationFailed(ProviderError):
+    """A migration or seed failed; ``reason`` names the file, SQLSTATE, message and line."""
+
+    def __init__(
+        self, migration: Migration, sqlstate: str | None, message: str, line: int | None
+    ) -> None:
+        where = f"{migration.name} line {line}" if line else migration.name
+        reason = shorten(f"{where}: {sqlstate or 'error'} {' '.join(message.split())}")
+        super().__init__(reason)
+        self.migration = migration
+        self.sqlstate = sqlstate
+        self.line = line
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    """The migrations (in order) and seeds of one source."""
+
+    migrations: Sequence[Migration]
+    seeds: Sequence[Migration] = ()
+
+    @property
+    def drizzle(self) -> bool:
+        return any(m.drizzle is not None for m in self.migrations)
+
+
+@dataclass(frozen=True)
+class Options:
+    history_table: TableName = field(default_factory=lambda: TableName.parse(history.DEFAULT_TABLE))
+    allow_out_of_order: bool = False
+    seed_mode: SeedMode = SeedMode.ON_CHANGE
+    lock_timeout: float | None = None  # seconds, per statement, in each migration
+    statement_timeout: float | None = None
+    lock_wait: float = 300.0  # seconds to wait for another run's advisory lock
+    lock_retries: int = 3  # extra attempts after a lock timeout
+    lock_retry_pause: float = 1.0  # first pause before one; doubles, at most 8 s
+    applied_by: str = "aurora-express"
+    deadline: Deadline | None = None  # no migration starts past it
+
+
+@dataclass
+class Applied:
+    name: str
+    version: str | None
+    kind: Kind
+    milliseconds: int
+
+
+@dataclass
+class Result:
+    applied: list[Applied] = field(default_factory=list)
+    seeds_applied: list[Applied] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    latest_version: str | None = None
+    complete: bool = True
+
+    @property
+    def applied_count(self) -> int:
+        return len(self.applied)
+
+    def as_json(self) -> dict[str, Any]:
+        def rows(items: list[Applied]) -> list[dict[str, Any]]:
+            return [
+                {"name": a.name, "version": a.version, "kind": a.kind.value, "ms": a.milliseconds}
+                for a in items
+            ]
+
+        return {
+            "applied": rows(self.applied),
+            "seedsApplied": rows(self.seeds_applied),
+            "adoptedFromDrizzle": self.adopted,
+            "warnings": self.warnings,
+            "latestVersion": self.latest_version,
+            "complete": self.complete,
+        }
+
+
+def lock_key(table: TableName) -> int:
+    """A signed 64-bit advisory lock key derived from the history table's name."""
+    digest = hashlib.sha256(f"aurora-express-migrations:{table}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+# -- read-only ---------------------------------------------------------------
+
+
+def plan(conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options) -> Plan:
+    """What ``migrate`` would do now; reads the history, writes nothing, takes no lock."""
+    rows = history.read(conn, options.history_table)
+    drizzle_rows = history.drizzle_read(conn) if migration_set.drizzle else []
+    return make_plan(
+        migration_set.migrations,
+        migration_set.seeds,
+        rows,
+        seed_mode=options.seed_mode,
+        drizzle_rows=drizzle_rows,
+    )
+
+
+def status(
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+) -> dict[str, Any]:
+    """The plan, its blocking problem if any, and every history row."""
+    current = plan(conn, migration_set, options)
+    return {
+        **current.as_json(),
+        "problem": current.blocking_problem(allow_out_of_order=options.allow_out_of_order),
+        "historyTable": str(options.history_table),
+        "history": [r.as_json() for r in history.read(conn, options.history_table)],
+    }
+
+
+# -- migrate -----------------------------------------------------------------
+
+
+def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options) -> Result:
+    """Apply what is pending under the advisory lock; raise ``ProviderError`` to stop the run."""
+    if not conn.autocommit:
+        raise ValueError("the engine needs an autocommit connection")
+    _session_setup(conn)
+    key = lock_key(options.history_table)
+    _acquire(conn, key, options)
+    try:
+        return _migrate_locked(conn, migration_set, options)
+    finally:
+        _release(conn, key)
+
+
+def _session_setup(conn: psycopg.Connection[Any]) -> None:
+    # If this process dies mid-migration, the server notices within seconds and
+    # rolls back, releasing the advisory lock (PostgreSQL 14+; ignored elsewhere).
+    with contextlib.suppress(psycopg.Error):
+        conn.execute("SET client_connection_check_interval = 2000")
+
+
+def _acquire(conn: psycopg.Connection[Any], key: int, options: Options) -> None:
+    bound = Deadline.after(options.lock_wait)
+    if options.deadline is not None:
+        bound = bound.sooner(options.deadline)
+    wait = _POLL_MIN
+    while True:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if got and got[0]:
+            return
+        if bound.remaining() < wait:
+            raise LockNotAcquired(
+                f"Another run is migrating this database (advisory lock on "
+                f"{options.history_table}); gave up after {options.lock_wait:.0f} s."
+            )
+        time.sleep(wait)
+        wait = min(wait * 2, _POLL_MAX)
+
+
+def _release(conn: psycopg.Connection[Any], key: int) -> None:
+    if conn.closed or conn.broken:
+        return  # the server released it with the session
+    try:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error:
+        logger.warning("Could not release the advisory lock; it goes with the session")
+
+
+def _migrate_locked(
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+) -> Result:
+    table = options.history_table
+    if not history.exists(conn, table):
+        conn.execute(history.create_sql(table))
+    if migration_set.drizzle:
+        conn.execute(history.drizzle_create_sql())
+    current = plan(conn, migration_set, options)
+    problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
+    if problem:
+        raise ProviderError(problem)
+
+    result = Result(latest_version=current.latest_version)
+    for row in current.missing:
+        warning = f"{row.name} was applied but is not in the source (an older revision?)."
+        logger.warning(warning)
+        result.warnings.append(warning)
+    if current.out_of_order:
+        names = ", ".join(m.name for m in current.out_of_order)
+        result.warnings.append(f"Applied out of order: {names}.")
+    if current.adopt:
+        _adopt(conn, current.adopt, options)
+        result.adopted = [m.name for m in current.adopt]
+
+    runner = _Runner(conn, options)
+    for batch, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
+        for m in batch:
+            if options.deadline is not None and options.deadline.expired():
+                result.complete = False
+                return result
+            target.append(runner.apply(m))
+            logger.info(
+                "Applied %s", m.name, extra={"kind": m.kind.value, "ms": target[-1].milliseconds}
+            )
+            if m.kind is Kind.VERSIONED:
+                result.latest_version = m.version
+    return result
+
+
+def _adopt(conn: psycopg.Connection[Any], migrations: list[Migration], options: Options) -> None:
+    """Record in the history what drizzle-kit already applied, so it is not run again."""
+    rows = [
+        history.insert_sql(options.history_table, m, "drizzle-kit", execution_ms=0)
+        for m in migrations
+    ]
+    conn.execute(sql.SQL(";\n").join(rows))
+    logger.info("Adopted %d migrations applied by drizzle-kit", len(migrations))
+
+
+class _Runner:
+    """Runs one migration at a time on ``conn`` with the options' timeouts and retries."""
+
+    def __init__(self, conn: psycopg.Connection[Any], options: Options) -> None:
+        self.conn = conn
+        self.options = options
+
+    def _settings(self, scope: str) -> str:
+        parts = []
+        for name, seconds in (
+            ("lock_timeout", self.options.lock_timeout),
+            ("statement_timeout", self.options.statement_timeout),
+        ):
+            if seconds is not None:
+                parts.append(f"SET {scope}{name} = '{max(1, int(seconds * 1000))}ms';\n")
+        return "".join(parts)
+
+    def _backoff(self, attempt: int) -> bool:
+        """Sleep before retry ``attempt`` after a lock timeout; False when out of tries or time."""
+        if attempt > self.options.lock_retries:
+            return False
+        pause = min(self.options.lock_retry_pause * 2.0 ** (attempt - 1), 8.0)
+        deadline = self.options.deadline
+        if deadline is not None and deadline.remaining() < pause + 1:
+            return False
+        logger.warning("Lock timeout; retrying in %.0f s (attempt %d)", pause, attempt + 1)
+        time.sleep(pause)
+        return True
+
+    def apply(self, m: Migration) -> Applied:
+        started = time.monotonic()
+        if m.transactional:
+            self._transactional(m)
+        else:
+            self._one_by_one(m)
+        return Applied(m.name, m.version, m.kind, int((time.monotonic() - started) * 1000))
+
+    # -- one message --------------------------------------------------------
+
+    def _records(self, m: Migration, **kwargs: Any) -> str:
+        table = self.options.history_table
+        parts = [history.insert_sql(table, m, self.options.applied_by, **kwargs)]
+        if m.drizzle is not None and kwargs.get("success", True):
+            parts.append(history.drizzle_insert_sql(m.drizzle))
+        return ";\n".join(p.as_string(self.conn) for p in parts)
+
+    def _transactional(self, m: Migration) -> None:
+        prefix = "BEGIN;\n" + self._settings("LOCAL ")
+        # A newline first: the file may end in a line comment.
+        message = f"{prefix}{m.script.text}\n;\n{self._records(m)};\nCOMMIT;"
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                self.conn.execute(message.encode())
+                return
+            except psycopg.Error as exc:
+                self._rollback()
+                if exc.sqlstate == LOCK_NOT_AVAILABLE and self._backoff(attempt):
+                    continue
+                line = self._line_from_position(m, exc, len(prefix))
+                if line is None and time.monotonic() - started < REPLAY_LIMIT_SECONDS:
+                    line = self._locate_by_replay(m, exc.sqlstate)
+                raise self._failed(m, exc, line) from exc
+
+    def _rollback(self) -> None:
+        if self.conn.broken:
+            return
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.conn.execute("ROLLBACK")
+
+    @staticmethod
+    def _line_from_position(m: Migration, exc: psycopg.Error, prefix_len: int) -> int | None:
+        position = exc.diag.statement_position
+        if not position:
+            return None
+        offset = int(position) - 1 - prefix_len
+        if 0 <= offset < len(m.script.text):
+            return m.file_line(offset)
+        return None
+
+    def _locate_by_replay(self, m: Migration, sqlstate: str | None) -> int | None:
+        """Run the statements one by one in a transaction rolled back, to find the failing one."""
+        if sqlstate in (LOCK_NOT_AVAILABLE, QUERY_CANCELED) or self.conn.broken:
+            return None
+        try:
+            self.conn.execute("BEGIN")
+            settings = self._settings("LOCAL ")
+            if settings:
+                self.conn.execute(settings)
+            for statement in m.script.statements:
+                try:
+                    self.conn.execute(statement.text.encode())
+                except psycopg.Error as exc:
+                    inner = exc.diag.statement_position
+                    offset = statement.start + (int(inner) - 1 if inner else 0)
+                    return m.file_line(offset)
+        except psycopg.Error:
+            return None
+        finally:
+            self._rollback()
+        return None
+
+    def _failed(self, m: Migration, exc: psycopg.Error, line: int | None) -> MigrationFailed:
+        diag = exc.diag
+        logger.error(
+            "Migration %s failed",
+            m.name,
+            extra={
+                "sqlstate": exc.sqlstate,
+                "error": str(exc),
+                "detail": diag.message_detail,
+                "hint": diag.message_hint,
+                "context": diag.context,
+                "line": line,
+            },
+        )
+        message = diag.message_primary or str(exc)
+        return MigrationFailed(m, exc.sqlstate, message, line)
+
+    # -- statement by statement ----------------------------------------------
+
+    def _one_by_one(self, m: Migration) -> None:
+        started = time.monotonic()
+        settings = self._settings("")
+        if settings:
+            self.conn.execute(settings)
+        try:
+            for statement in m.script.statements:
+                self._statement(m, statement.text, statement.start)
+            elapsed = int((time.monotonic() - started) * 1000)
+            self.conn.execute(self._records(m, execution_ms=elapsed).encode())
+        finally:
+            if settings and not self.conn.broken:
+                self._rollback()
+                self.conn.execute("RESET lock_timeout; RESET statement_timeout")
+
+    def _statement(self, m: Migration, text: str, start: int) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.conn.execute(text.encode())
+                return
+            except psycopg.Error as exc:
+                self._rollback()
+                if exc.sqlstate == LOCK_NOT_AVAILABLE and self._backoff(attempt):
+                    continue
+                position = exc.diag.statement_position
+                line = m.file_line(start + (int(position) - 1 if position else 0))
+                if not self.conn.broken:
+                    self.conn.execute(self._records(m, success=False, execution_ms=0).encode())
+                raise self._failed(m, exc, line) from exc

@@ -1,0 +1,114 @@
+"""Lambda entry point for ``Custom::AuroraExpressMigrations``: wiring only.
+
+- CloudFormation Create/Update (and crhelper's polls of them): apply what is
+  pending and answer with the attributes. A run that would outlast the
+  invocation stops between migrations and hands over to crhelper's polling;
+  the next poll carries on where it stopped (the history says where).
+- Delete: ``SUCCESS``, touching nothing (the data goes with the cluster).
+- A direct invocation (no ``RequestType``, an ``Action`` of ``plan``,
+  ``status`` or ``migrate``) returns JSON, for CI jobs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from provider.common.custom_resource import CustomResource
+from provider.common.deadline import Deadline
+from provider.common.errors import ProviderError
+from provider.common.logging import get_logger
+from provider.common.responses import shorten
+from provider.migrations import properties, service
+
+logger = get_logger("aurora-express-migrations")
+helper = CustomResource()
+clients = service.Clients()
+
+ACTIONS = ("plan", "status", "migrate")
+# Kept for answering CloudFormation and releasing the lock after the last migration.
+MARGIN_SECONDS = 60.0
+
+
+def physical_id(props: properties.MigrationsProperties) -> str:
+    """Stable per cluster, database and history table; a change of any is a new resource."""
+    where = props.cluster_identifier or f"{props.endpoint}:{props.port or 5432}"
+    return f"{where}/{props.database}/{props.history_table}"
+
+
+def applied_by_cloudformation(event: dict[str, Any]) -> str:
+    stack = str(event.get("StackId", "")).split("/")
+    stack_name = stack[1] if len(stack) > 2 else str(event.get("StackId", ""))
+    return (
+        f"cloudformation:{stack_name}/{event.get('LogicalResourceId', '')} "
+        f"({event.get('RequestType', '')} {event.get('RequestId', '')})"
+    )
+
+
+@helper.create
+@helper.update
+@helper.poll_create
+@helper.poll_update
+def apply(event: dict[str, Any], context: Any) -> str | None:
+    props = properties.parse(event.get("ResourceProperties", {}))
+    deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
+    result, _ = service.run(
+        props,
+        "migrate",
+        applied_by=applied_by_cloudformation(event),
+        clients=clients,
+        deadline=deadline,
+    )
+    assert result is not None  # migrate always returns one
+    if not result.complete:
+        logger.info("Out of time for this invocation; the next poll carries on")
+        return None
+    helper.Data.update(
+        {
+            "AppliedCount": result.applied_count,
+            "LatestVersion": result.latest_version or "",
+            "SeedsApplied": len(result.seeds_applied),
+            "HistoryTable": props.history_table,
+        }
+    )
+    return physical_id(props)
+
+
+@helper.delete
+def delete(event: dict[str, Any], context: Any) -> str:
+    """Nothing to undo: migrations are not rolled back, the data goes with the cluster."""
+    return str(event.get("PhysicalResourceId") or event.get("LogicalResourceId") or "none")
+
+
+def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``{"Action": ..., <properties>}`` -> JSON; failures are JSON too, never a stack trace."""
+    action = str(event.get("Action", "")).lower()
+    request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+    try:
+        if action not in ACTIONS:
+            raise ProviderError("Action must be plan, status or migrate.")
+        raw = {k: v for k, v in event.items() if k not in ("Action", "AppliedBy")}
+        props = properties.parse(raw)
+        applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
+        deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
+        _, body = service.run(
+            props, action, applied_by=applied_by, clients=clients, deadline=deadline
+        )
+    except ProviderError as exc:
+        logger.warning("Direct %s failed: %s", action or "invocation", exc.reason)
+        return {"Action": action, "Status": "FAILED", "Reason": shorten(exc.reason)}
+    except Exception as exc:
+        logger.exception("Unexpected error")
+        return {
+            "Action": action,
+            "Status": "FAILED",
+            "Reason": f"Internal error ({type(exc).__name__}); see the function's log.",
+        }
+    return {"Action": action, "Status": "SUCCESS", **body}
+
+
+def handler(event: Any, context: Any) -> dict[str, Any] | None:
+    if isinstance(event, dict) and "RequestType" not in event and "Action" in event:
+        return direct(event, context)
+    helper(event, context)
+    return None

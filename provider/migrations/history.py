@@ -1,0 +1,200 @@
+"""The history table, and drizzle's ``drizzle.__drizzle_migrations`` beside it.
+
+One row per application (an audit log, as Flyway keeps): a repeatable or a
+seed applied three times has three rows; the newest row of an identity
+(version, or name when there is none) is its state. A failed
+non-transactional migration leaves a row with ``success = false`` so the
+next run retries it and the failure is visible.
+
+SQL for a history row is rendered client-side (``psycopg.sql``) so the
+engine can send it in the same simple-query message as the migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from provider.common.errors import InvalidProperty
+from provider.migrations.model import DrizzleMeta, Kind, Migration
+
+DEFAULT_TABLE = "aurora_express.schema_migrations"
+DRIZZLE_SCHEMA = "drizzle"
+DRIZZLE_TABLE = "__drizzle_migrations"
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+
+
+@dataclass(frozen=True)
+class TableName:
+    schema: str
+    table: str
+
+    @classmethod
+    def parse(cls, text: str, prop: str = "HistoryTable") -> TableName:
+        """``schema.table`` with plain identifiers (they are quoted as written)."""
+        parts = text.split(".")
+        if len(parts) != 2 or not all(_IDENT.match(p) for p in parts):
+            raise InvalidProperty(prop, "must be schema.table (letters, digits, underscores)")
+        return cls(parts[0], parts[1])
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def ident(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.table)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A history row as read back."""
+
+    rank: int
+    version: str | None
+    name: str
+    kind: Kind
+    checksum: str
+    applied_at: dt.datetime
+    execution_ms: int
+    applied_by: str
+    success: bool
+
+    @property
+    def identity(self) -> str:
+        return self.version if self.version is not None else self.name
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "name": self.name,
+            "kind": self.kind.value,
+            "checksum": self.checksum,
+            "appliedAt": self.applied_at.isoformat(),
+            "executionMs": self.execution_ms,
+            "appliedBy": self.applied_by,
+            "success": self.success,
+        }
+
+
+def create_sql(table: TableName) -> sql.Composed:
+    return sql.SQL(
+        """CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE TABLE IF NOT EXISTS {table} (
+    installed_rank bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    version text,
+    name text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('versioned', 'repeatable', 'seed')),
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    execution_ms integer NOT NULL,
+    applied_by text NOT NULL,
+    success boolean NOT NULL
+)"""
+    ).format(schema=sql.Identifier(table.schema), table=table.ident)
+
+
+def exists(conn: psycopg.Connection[Any], table: TableName) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{table.schema}"."{table.table}"',))
+    found = row.fetchone()
+    return bool(found and found[0])
+
+
+def read(conn: psycopg.Connection[Any], table: TableName) -> list[Row]:
+    """Every row, oldest first; none when the table does not exist yet."""
+    if not exists(conn, table):
+        return []
+    query = sql.SQL(
+        "SELECT installed_rank, version, name, kind, checksum, applied_at, execution_ms,"
+        " applied_by, success FROM {} ORDER BY installed_rank"
+    ).format(table.ident)
+    return [
+        Row(r[0], r[1], r[2], Kind(r[3]), r[4], r[5], r[6], r[7], r[8])
+        for r in conn.execute(query).fetchall()
+    ]
+
+
+def latest_by_identity(rows: list[Row]) -> dict[tuple[Kind, str], Row]:
+    """The newest row of each (kind family, identity); repeatables and versioned kept apart."""
+    latest: dict[tuple[Kind, str], Row] = {}
+    for row in rows:
+        latest[(row.kind, row.identity)] = row
+    return latest
+
+
+def insert_sql(
+    table: TableName,
+    migration: Migration,
+    applied_by: str,
+    *,
+    success: bool = True,
+    execution_ms: int | None = None,
+) -> sql.Composed:
+    """One history row. Without ``execution_ms``, the time since the message arrived is used,
+    which, sent in the migration's own message, is the migration's execution time."""
+    elapsed: sql.Composable = (
+        sql.Literal(execution_ms)
+        if execution_ms is not None
+        else sql.SQL("(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::int")
+    )
+    return sql.SQL(
+        "INSERT INTO {} (version, name, kind, checksum, execution_ms, applied_by, success)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {})"
+    ).format(
+        table.ident,
+        sql.Literal(migration.version),
+        sql.Literal(migration.name),
+        sql.Literal(migration.kind.value),
+        sql.Literal(migration.checksum),
+        elapsed,
+        sql.Literal(applied_by),
+        sql.Literal(success),
+    )
+
+
+# -- drizzle's own table ---------------------------------------------------
+
+
+def drizzle_create_sql() -> sql.Composed:
+    """drizzle-kit's table, exactly as its migrator creates it."""
+    return sql.SQL(
+        "CREATE SCHEMA IF NOT EXISTS {schema};"
+        " CREATE TABLE IF NOT EXISTS {table} (id SERIAL PRIMARY KEY, hash text NOT NULL,"
+        " created_at bigint)"
+    ).format(
+        schema=sql.Identifier(DRIZZLE_SCHEMA), table=sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE)
+    )
+
+
+@dataclass(frozen=True)
+class DrizzleRow:
+    hash: str
+    created_at: int | None
+
+
+def drizzle_read(conn: psycopg.Connection[Any]) -> list[DrizzleRow]:
+    found = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", (f'"{DRIZZLE_SCHEMA}"."{DRIZZLE_TABLE}"',)
+    ).fetchone()
+    if not (found and found[0]):
+        return []
+    query = sql.SQL("SELECT hash, created_at FROM {} ORDER BY id").format(
+        sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE)
+    )
+    return [
+        DrizzleRow(r[0], int(r[1]) if r[1] is not None else None)
+        for r in conn.execute(query).fetchall()
+    ]
+
+
+def drizzle_insert_sql(meta: DrizzleMeta) -> sql.Composed:
+    """The row drizzle-kit writes for a migration it applied: its hash and journal ``when``."""
+    return sql.SQL("INSERT INTO {} (hash, created_at) VALUES ({}, {})").format(
+        sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE),
+        sql.Literal(meta.hash),
+        sql.Literal(meta.created_at),
+    )

@@ -1,0 +1,76 @@
+"""What a migration is, whatever tool wrote it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+
+from provider.migrations import statements
+
+
+class Kind(StrEnum):
+    VERSIONED = "versioned"
+    REPEATABLE = "repeatable"
+    SEED = "seed"
+
+
+def normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def checksum(text: str) -> str:
+    """sha256 of ``text`` with line endings normalized (a CRLF checkout is no change)."""
+    return hashlib.sha256(normalize_newlines(text).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DrizzleMeta:
+    """What drizzle's own history table records: sha256 of the raw file, the journal's ``when``."""
+
+    hash: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration or seed, ready to run.
+
+    ``name`` is the file's path in its source (what failure reasons name);
+    ``version`` is the canonical version (None for repeatables and seeds);
+    ``sql`` is what runs, ``line_offset`` the lines of the file before it (so
+    an error's line is the file's line); ``declared_no_transaction`` is set by
+    the contract's directive or dbmate's ``transaction:false``.
+    """
+
+    name: str
+    version: str | None
+    kind: Kind
+    sql: str
+    line_offset: int = 0
+    declared_no_transaction: bool = False
+    drizzle: DrizzleMeta | None = None
+
+    @cached_property
+    def checksum(self) -> str:
+        return checksum(self.sql)
+
+    @cached_property
+    def script(self) -> statements.Script:
+        return statements.split(self.sql)
+
+    @property
+    def identity(self) -> str:
+        """The key its history rows share: the version, or the name when it has none."""
+        return self.version if self.version is not None else self.name
+
+    @property
+    def transactional(self) -> bool:
+        if self.declared_no_transaction:
+            return False
+        return self.script.non_transactional is None
+
+    def file_line(self, offset: int) -> int:
+        """The line in the file of character ``offset`` of ``sql``."""
+        return self.line_offset + statements.line_of(self.sql, offset)

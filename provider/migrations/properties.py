@@ -1,0 +1,101 @@
+"""The properties of ``Custom::AuroraExpressMigrations``, parsed from what CloudFormation sends.
+
+CloudFormation hands every scalar over as a string (``"5432"``, ``"true"``);
+pydantic's lax mode reads those as the numbers and booleans they mean. An
+unknown property, a wrong type or a value out of range becomes
+``InvalidProperty`` naming the property, before any network call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from provider.common.errors import InvalidProperty
+from provider.migrations.history import DEFAULT_TABLE, TableName
+from provider.migrations.layouts import Layout
+from provider.migrations.plan import SeedMode
+
+_IDENTIFIER = re.compile(r"^[^\x00]{1,63}$")
+
+
+class SqlItem(BaseModel):
+    """One inline migration or seed: ``{Name, Sql}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(alias="Name", min_length=1, max_length=255)
+    sql: str = Field(alias="Sql")
+
+
+class MigrationsProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    service_token: str | None = Field(None, alias="ServiceToken")
+    cluster_identifier: str | None = Field(None, alias="ClusterIdentifier", min_length=1)
+    endpoint: str | None = Field(None, alias="Endpoint", min_length=1)
+    port: int | None = Field(None, alias="Port", ge=1, le=65535)
+    database: str = Field("postgres", alias="Database", pattern=_IDENTIFIER.pattern)
+    username: str = Field("postgres", alias="Username", pattern=_IDENTIFIER.pattern)
+    migrations: list[SqlItem] | None = Field(None, alias="Migrations")
+    migrations_s3_uri: str | None = Field(None, alias="MigrationsS3Uri", pattern=r"^s3://")
+    layout: Layout = Field(Layout.AUTO, alias="Layout")
+    seeds: list[SqlItem] | None = Field(None, alias="Seeds")
+    seeds_s3_uri: str | None = Field(None, alias="SeedsS3Uri", pattern=r"^s3://")
+    seed_mode: SeedMode = Field(SeedMode.ON_CHANGE, alias="SeedMode")
+    history_table: str = Field(DEFAULT_TABLE, alias="HistoryTable")
+    lock_timeout_seconds: int | None = Field(None, alias="LockTimeoutSeconds", ge=1, le=86400)
+    statement_timeout_seconds: int | None = Field(
+        None, alias="StatementTimeoutSeconds", ge=1, le=86400
+    )
+    allow_out_of_order: bool = Field(False, alias="AllowOutOfOrder")
+    revision: str | None = Field(None, alias="Revision")
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> Self:
+        if not self.cluster_identifier and not self.endpoint:
+            raise InvalidProperty(
+                "ClusterIdentifier", "one of ClusterIdentifier or Endpoint is required"
+            )
+        if self.migrations is not None and self.migrations_s3_uri:
+            raise InvalidProperty("MigrationsS3Uri", "give Migrations or MigrationsS3Uri, not both")
+        if self.seeds is not None and self.seeds_s3_uri:
+            raise InvalidProperty("SeedsS3Uri", "give Seeds or SeedsS3Uri, not both")
+        TableName.parse(self.history_table)
+        return self
+
+    @property
+    def table(self) -> TableName:
+        return TableName.parse(self.history_table)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "ResourceProperties"
+
+
+def parse(raw: Any) -> MigrationsProperties:
+    """Validate ``raw`` (a CloudFormation ResourceProperties object)."""
+    if not isinstance(raw, dict):
+        raise InvalidProperty("ResourceProperties", "must be an object")
+    try:
+        return MigrationsProperties.model_validate(raw)
+    except InvalidProperty:
+        raise
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        prop = _location(tuple(error["loc"]))
+        if error["type"] == "extra_forbidden":
+            raise InvalidProperty(
+                prop, "is not a property of Custom::AuroraExpressMigrations"
+            ) from None
+        if error["type"] == "missing":
+            raise InvalidProperty(prop, "is required") from None
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, InvalidProperty):
+            raise cause from None
+        raise InvalidProperty(prop, str(error["msg"]).rstrip(".")) from None

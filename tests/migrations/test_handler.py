@@ -1,0 +1,283 @@
+"""The Lambda end to end: CloudFormation events in, responses PUT to a ResponseCollector."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+from moto import mock_aws
+
+from devtools.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from devtools.embedded_pg import EmbeddedPostgres
+from provider.migrations import handler, service
+from tests.migrations.conftest import USER, history, tables
+
+TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:aurora-express-migrations"
+TYPE = "Custom::AuroraExpressMigrations"
+MIGRATIONS = [
+    {"Name": "V1__users.sql", "Sql": "CREATE TABLE users (name text);"},
+    {"Name": "V2__posts.sql", "Sql": "CREATE TABLE posts (body text);"},
+]
+SEEDS = [{"Name": "users.sql", "Sql": "INSERT INTO users VALUES ('Ada');"}]
+Conn = psycopg.Connection[Any]
+HISTORY = "aurora_express.schema_migrations"
+
+
+@pytest.fixture
+def collector() -> Iterator[ResponseCollector]:
+    with ResponseCollector() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handler, "clients", service.Clients())
+
+
+def sign_outside_moto() -> None:
+    """moto swaps in its own fake credentials; sign tokens with the suite's, as the role would."""
+    handler.clients.rds = boto3.client("rds")
+
+
+@pytest.fixture
+def props(pg: EmbeddedPostgres, db: str, tls: EmbeddedPostgres, frozen: None) -> dict[str, Any]:
+    return {"Endpoint": pg.host, "Port": pg.port, "Username": USER, "Database": db}
+
+
+def invoke(
+    collector: ResponseCollector,
+    request_type: str,
+    properties: dict[str, Any],
+    *,
+    physical_id: str | None = None,
+    key: str = "r",
+) -> dict[str, Any]:
+    event = request_event(
+        request_type,
+        TYPE,
+        properties,
+        response_url=collector.url(key),
+        service_token=TOKEN,
+        stack=stack_id("app"),
+        logical_id="Schema",
+        physical_id=physical_id,
+        old_properties=properties if request_type == "Update" else None,
+    )
+    handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
+    response = collector.wait(key, timeout=10)
+    assert response is not None
+    return response.body
+
+
+def test_create_applies_migrations_and_seeds_and_returns_the_attributes(
+    collector: ResponseCollector, props: dict[str, Any], conn: Conn
+) -> None:
+    body = invoke(collector, "Create", {**props, "Migrations": MIGRATIONS, "Seeds": SEEDS})
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"] == {
+        "AppliedCount": 2,
+        "LatestVersion": "2",
+        "SeedsApplied": 1,
+        "HistoryTable": "aurora_express.schema_migrations",
+    }
+    assert (
+        body["PhysicalResourceId"]
+        == f"{props['Endpoint']}:{props['Port']}/{props['Database']}/{HISTORY}"
+    )
+    assert tables(conn) == {"users", "posts"}
+    applied_by = conn.execute(
+        "SELECT DISTINCT applied_by FROM aurora_express.schema_migrations"
+    ).fetchall()
+    assert applied_by[0][0].startswith("cloudformation:app/Schema (Create ")
+
+
+def test_an_update_with_nothing_new_applies_nothing(
+    collector: ResponseCollector, props: dict[str, Any]
+) -> None:
+    first = invoke(collector, "Create", {**props, "Migrations": MIGRATIONS}, key="c")
+    body = invoke(
+        collector,
+        "Update",
+        {**props, "Migrations": MIGRATIONS, "Revision": "abc"},
+        physical_id=first["PhysicalResourceId"],
+        key="u",
+    )
+    assert body["Status"] == "SUCCESS"
+    assert body["Data"]["AppliedCount"] == 0
+    assert body["Data"]["LatestVersion"] == "2"
+
+
+def test_an_unknown_property_fails_naming_it_before_connecting(
+    collector: ResponseCollector,
+) -> None:
+    body = invoke(collector, "Create", {"Endpoint": "db.invalid", "Colour": "blue"})
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "Property Colour: is not a property of Custom::AuroraExpressMigrations"
+
+
+def test_a_wrong_type_fails_naming_the_property(collector: ResponseCollector) -> None:
+    body = invoke(collector, "Create", {"Endpoint": "db.invalid", "LockTimeoutSeconds": "soon"})
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("Property LockTimeoutSeconds:")
+
+
+def test_a_failing_migration_fails_naming_the_file_and_line(
+    collector: ResponseCollector, props: dict[str, Any], conn: Conn
+) -> None:
+    bad = [*MIGRATIONS, {"Name": "V3__bad.sql", "Sql": "SELECT 1;\nSELECT * FROM nope;"}]
+    body = invoke(collector, "Create", {**props, "Migrations": bad})
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == 'V3__bad.sql line 2: 42P01 relation "nope" does not exist'
+    assert [r[1] for r in history(conn)] == ["V1__users.sql", "V2__posts.sql"]
+
+
+def test_a_changed_migration_fails_naming_the_file(
+    collector: ResponseCollector, props: dict[str, Any]
+) -> None:
+    invoke(collector, "Create", {**props, "Migrations": MIGRATIONS}, key="c")
+    changed = [
+        MIGRATIONS[0],
+        {"Name": "V2__posts.sql", "Sql": "CREATE TABLE posts (body text, x int);"},
+    ]
+    body = invoke(collector, "Update", {**props, "Migrations": changed}, physical_id="p", key="u")
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("V2__posts.sql was changed after it was applied")
+
+
+def test_delete_succeeds_and_touches_nothing(
+    collector: ResponseCollector, props: dict[str, Any], conn: Conn
+) -> None:
+    created = invoke(collector, "Create", {**props, "Migrations": MIGRATIONS}, key="c")
+    before = history(conn)
+    body = invoke(
+        collector,
+        "Delete",
+        {**props, "Migrations": MIGRATIONS},
+        physical_id=created["PhysicalResourceId"],
+        key="d",
+    )
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert history(conn) == before
+    assert tables(conn) == {"users", "posts"}
+
+
+def test_delete_of_an_unreachable_database_still_succeeds(collector: ResponseCollector) -> None:
+    body = invoke(
+        collector, "Delete", {"Endpoint": "db.invalid", "Colour": "blue"}, physical_id="gone"
+    )
+    assert body["Status"] == "SUCCESS"
+
+
+def test_the_database_is_created_when_missing(
+    collector: ResponseCollector, props: dict[str, Any], pg: EmbeddedPostgres
+) -> None:
+    try:
+        body = invoke(
+            collector, "Create", {**props, "Database": "handler_app", "Migrations": MIGRATIONS}
+        )
+        assert body["Status"] == "SUCCESS", body["Reason"]
+        with pg.admin("handler_app") as admin:
+            assert admin.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    finally:
+        pg.drop_database("handler_app")
+
+
+def test_migrations_are_read_from_an_s3_prefix(
+    collector: ResponseCollector, props: dict[str, Any], conn: Conn
+) -> None:
+    sign_outside_moto()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="app")
+        for item in MIGRATIONS:
+            s3.put_object(Bucket="app", Key=f"db/{item['Name']}", Body=item["Sql"].encode())
+        s3.put_object(Bucket="app", Key="seeds/users.sql", Body=SEEDS[0]["Sql"].encode())
+        body = invoke(
+            collector,
+            "Create",
+            {**props, "MigrationsS3Uri": "s3://app/db/", "SeedsS3Uri": "s3://app/seeds/"},
+        )
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert (body["Data"]["AppliedCount"], body["Data"]["SeedsApplied"]) == (2, 1)
+
+
+def test_an_unreadable_s3_source_fails_naming_the_property(
+    collector: ResponseCollector, props: dict[str, Any]
+) -> None:
+    with mock_aws():
+        body = invoke(collector, "Create", {**props, "MigrationsS3Uri": "s3://missing-bucket/db/"})
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("MigrationsS3Uri: could not read s3://missing-bucket/db/")
+
+
+def test_the_token_is_never_logged_nor_returned(
+    collector: ResponseCollector,
+    props: dict[str, Any],
+    pg: EmbeddedPostgres,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = invoke(collector, "Create", {**props, "Migrations": MIGRATIONS})
+    token = pg.iam_token(USER)
+    assert token not in str(body)
+    assert token not in caplog.text
+    signature = token.split("X-Amz-Signature=")[1]
+    assert signature not in caplog.text
+
+
+def test_direct_plan_lists_pending_without_applying(props: dict[str, Any], conn: Conn) -> None:
+    out = handler.handler({"Action": "plan", **props, "Migrations": MIGRATIONS}, LambdaContext())
+    assert out is not None
+    assert out["Status"] == "SUCCESS"
+    assert [p["name"] for p in out["pending"]] == ["V1__users.sql", "V2__posts.sql"]
+    assert tables(conn) == set()
+
+
+def test_direct_migrate_then_status(props: dict[str, Any]) -> None:
+    migrated = handler.handler(
+        {"Action": "migrate", "AppliedBy": "ci:job-42", **props, "Migrations": MIGRATIONS},
+        LambdaContext(),
+    )
+    assert migrated is not None
+    assert [a["name"] for a in migrated["applied"]] == ["V1__users.sql", "V2__posts.sql"]
+    status = handler.handler(
+        {"Action": "status", **props, "Migrations": MIGRATIONS}, LambdaContext()
+    )
+    assert status is not None
+    assert status["pending"] == []
+    assert {h["appliedBy"] for h in status["history"]} == {"ci:job-42"}
+
+
+def test_direct_plan_of_a_database_not_yet_created_shows_everything_pending(
+    props: dict[str, Any],
+) -> None:
+    out = handler.handler(
+        {"Action": "plan", **props, "Database": "not_there", "Migrations": MIGRATIONS}, None
+    )
+    assert out is not None
+    assert out["databaseExists"] is False
+    assert len(out["pending"]) == 2
+
+
+def test_direct_invocation_failures_are_json(props: dict[str, Any]) -> None:
+    out = handler.handler({"Action": "migrate", **props, "Port": "nope"}, LambdaContext())
+    assert out == {
+        "Action": "migrate",
+        "Status": "FAILED",
+        "Reason": "Property Port: Input should be a valid integer,"
+        " unable to parse string as an integer",
+    }
+    unknown = handler.handler({"Action": "drop"}, LambdaContext())
+    assert unknown is not None
+    assert unknown["Reason"] == "Action must be plan, status or migrate."
+
+
+def test_the_token_region_comes_from_an_rds_endpoint_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    assert service.region_for("db.cluster-abc.eu-west-2.rds.amazonaws.com") == "eu-west-2"
+    assert service.region_for("localhost") == "us-east-1"
