@@ -7,6 +7,7 @@ listed in ``aurora_express_lint.rules``.
 from __future__ import annotations
 
 from aurora_express_lint.rules import (
+    IneffectiveExpiry,
     InvalidValue,
     MissingServiceToken,
     RetainPolicy,
@@ -16,6 +17,7 @@ from aurora_express_lint.rules import (
 )
 
 __all__ = [
+    "IneffectiveExpiry",
     "InvalidValue",
     "MissingServiceToken",
     "RetainPolicy",

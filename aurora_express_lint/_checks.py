@@ -23,7 +23,10 @@ from typing import Any
 
 from aurora_express_lint._kinds import ResourceKind, kinds
 from devtools.cfn_local import stringify
+from provider.cluster.plan import ClusterState
+from provider.cluster.properties import RESOURCE_TYPE as CLUSTER_TYPE
 from provider.common.errors import InvalidProperty
+from provider.reaper.classify import ON_DELETE_TAG, Action, Category, action_for
 
 Path = tuple[str | int, ...]
 
@@ -39,6 +42,7 @@ class ProblemKind(StrEnum):
     UNKNOWN_ATTRIBUTE = "unknown-attribute"
     SNAPSHOT_POLICY = "snapshot-policy"
     RETAIN_POLICY = "retain-policy"
+    INEFFECTIVE_EXPIRY = "ineffective-expiry"
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,48 @@ def property_problems(kind: ResourceKind, name: str, properties: Any) -> list[Pr
                 break  # nothing left to drop: a missing or cross-property problem
             del raw[prop]
     return problems
+
+
+_EXPIRY_BLOCKER = {
+    Action.PROTECTED: "DeletionProtection is true",
+    Action.RETAIN: "OnDelete is Retain",
+}
+
+
+def expiry_problems(kind: ResourceKind, name: str, properties: Any) -> list[Problem]:
+    """``ExpiresAfter`` on a cluster the reaper would never delete.
+
+    Decided by the reaper's own rule (``classify.action_for``) applied to the
+    cluster these literal properties make; values given by intrinsic
+    functions, or invalid ones (reported elsewhere), are not judged.
+    """
+    if kind.type_name != CLUSTER_TYPE or not isinstance(properties, dict):
+        return []
+    wanted = ("ExpiresAfter", "DeletionProtection", "OnDelete")
+    literal = {k: stringify(properties[k]) for k in wanted if k in properties}
+    if "ExpiresAfter" not in literal or any(holds_intrinsic(v) for v in literal.values()):
+        return []
+    try:
+        props = kind.parse({"ServiceToken": _TOKEN_PLACEHOLDER, **literal})
+    except InvalidProperty:
+        return []
+    cluster = ClusterState(
+        identifier=name,
+        status="available",
+        deletion_protection=bool(getattr(props, "DeletionProtection", False)),
+        tags={ON_DELETE_TAG: str(getattr(props, "OnDelete", "Delete"))},
+    )
+    blocker = _EXPIRY_BLOCKER.get(action_for(Category.EXPIRED, cluster, armed=True))
+    if blocker is None:
+        return []
+    return [
+        Problem(
+            ProblemKind.INEFFECTIVE_EXPIRY,
+            ("Resources", name, "Properties", "ExpiresAfter"),
+            f"{kind.type_name} {name}: ExpiresAfter never takes effect while {blocker}: "
+            "the reaper does not delete such a cluster, it only reports it.",
+        )
+    ]
 
 
 _RETAIN_EFFECT = {
@@ -261,4 +307,5 @@ def resource_problems(template: Mapping[str, Any]) -> list[Problem]:
         kind = known[resource["Type"]]
         problems += property_problems(kind, name, resource.get("Properties"))
         problems += policy_problems(kind, name, resource)
+        problems += expiry_problems(kind, name, resource.get("Properties"))
     return problems

@@ -14,6 +14,7 @@ themselves are in ``_checks`` (pure); these classes only report them.
 | E9504 | Fn::GetAtt (or ${Res.Attr} in Fn::Sub) of an attribute the type does not return |
 | E9505 | DeletionPolicy/UpdateReplacePolicy Snapshot (use OnDelete: Snapshot) |
 | W9506 | DeletionPolicy/UpdateReplacePolicy Retain on a cluster (use OnDelete: Retain) |
+| W9507 | ExpiresAfter where the reaper will not delete (DeletionProtection, OnDelete: Retain) |
 """
 
 from __future__ import annotations
@@ -129,3 +130,15 @@ class RetainPolicy(_ProblemRule):
     source_url = _SOURCE
     tags = _POLICY_TAGS
     kind = ProblemKind.RETAIN_POLICY
+
+
+class IneffectiveExpiry(_ProblemRule):
+    id = "W9507"
+    shortdesc = "ExpiresAfter on a Custom::AuroraExpress the reaper can delete"
+    description = (
+        "The reaper respects DeletionProtection and OnDelete: Retain, so a cluster with either "
+        "and ExpiresAfter is only ever reported as expired, never deleted."
+    )
+    source_url = _SOURCE
+    tags = _TAGS
+    kind = ProblemKind.INEFFECTIVE_EXPIRY

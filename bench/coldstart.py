@@ -1,4 +1,4 @@
-"""Cold start: a fresh interpreter importing each handler and handling one event, against ``import boto3``.
+"""Cold start: a fresh interpreter importing a handler and handling one event, against boto3.
 
 Two figures per subject, each the median of several fresh processes, in
 alternating order:
@@ -19,6 +19,7 @@ is how a function packaged with ``pip --no-compile`` starts on Lambda, whose
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench import procs
 from bench.stats import Row
@@ -50,7 +52,7 @@ def _free_port() -> int:
 def _events(folder: Path, response_url: str) -> dict[str, Path]:
     from devtools.cfn_local import request_event, stack_id
 
-    common = {
+    common: dict[str, Any] = {
         "response_url": response_url,
         "service_token": "arn:aws:lambda:us-east-1:123456789012:function:aurora-express-bench",
         "stack": stack_id("bench"),
@@ -58,13 +60,21 @@ def _events(folder: Path, response_url: str) -> dict[str, Path]:
     }
     events = {
         "provider.cluster.handler": request_event(
-            "Delete", "Custom::AuroraExpress", {"ClusterIdentifier": "bench-missing"},
-            physical_id="bench-missing", **common,
+            "Delete",
+            "Custom::AuroraExpress",
+            {"ClusterIdentifier": "bench-missing"},
+            physical_id="bench-missing",
+            **common,
         ),
         "provider.migrations.handler": request_event(
-            "Delete", "Custom::AuroraExpressMigrations",
-            {"ClusterIdentifier": "bench-missing", "Migrations": [{"Name": "V1__a.sql", "Sql": "SELECT 1"}]},
-            physical_id="bench-missing/postgres/aurora_express.schema_migrations", **common,
+            "Delete",
+            "Custom::AuroraExpressMigrations",
+            {
+                "ClusterIdentifier": "bench-missing",
+                "Migrations": [{"Name": "V1__a.sql", "Sql": "SELECT 1"}],
+            },
+            physical_id="bench-missing/postgres/aurora_express.schema_migrations",
+            **common,
         ),
     }
     paths = {}
@@ -78,8 +88,14 @@ def _events(folder: Path, response_url: str) -> dict[str, Path]:
 def _import_seconds(python: str, module: str, env: dict[str, str]) -> float:
     """The import of ``module`` alone, from ``-X importtime`` (top-level cumulative times)."""
     code = f"import sys; print({_MARK!r}, file=sys.stderr); import {module}"
-    done = subprocess.run([python, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                          env=env, cwd=REPO, check=True)
+    done = subprocess.run(
+        [python, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=True,
+    )
     lines = done.stderr.split(_MARK, 1)[1].splitlines()
     total = 0
     for line in lines:
@@ -92,6 +108,21 @@ def _import_seconds(python: str, module: str, env: dict[str, str]) -> float:
     return total / 1_000_000
 
 
+def _warm(port: int) -> None:
+    """One call first: moto's server loads its RDS backend on the first request (seconds)."""
+    import boto3
+
+    rds = boto3.client(
+        "rds",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with contextlib.suppress(rds.exceptions.DBClusterNotFoundFault):
+        rds.describe_db_clusters(DBClusterIdentifier="bench-missing")
+
+
 def measure(runs: int) -> list[Row]:
     """Rows for ``python -c pass``, ``import boto3`` and each handler, with and without bytecode."""
     from moto.server import ThreadedMotoServer
@@ -102,6 +133,7 @@ def measure(runs: int) -> list[Row]:
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    _warm(port)
     rows: list[Row] = []
     try:
         with ResponseCollector() as cfn, tempfile.TemporaryDirectory() as tmp:
@@ -119,8 +151,11 @@ def measure(runs: int) -> list[Row]:
             empty_cache.mkdir()
             variants = {
                 "": base_env,
-                ", no bytecode cache": {**base_env, "PYTHONPYCACHEPREFIX": str(empty_cache),
-                                        "PYTHONDONTWRITEBYTECODE": "1"},
+                ", no bytecode cache": {
+                    **base_env,
+                    "PYTHONPYCACHEPREFIX": str(empty_cache),
+                    "PYTHONDONTWRITEBYTECODE": "1",
+                },
             }
             subjects: dict[str, list[str]] = {
                 "python -c pass": [python, "-c", "pass"],
@@ -131,13 +166,16 @@ def measure(runs: int) -> list[Row]:
             for suffix, env in variants.items():
                 procs.timed(subjects["import boto3"], env=env, cwd=REPO)  # warm the page cache
                 walls: dict[str, list[float]] = {name: [] for name in subjects}
-                imports: dict[str, list[float]] = {"boto3": [], **{m: [] for m in HANDLERS.values()}}
+                imports: dict[str, list[float]] = {
+                    "boto3": [],
+                    **{m: [] for m in HANDLERS.values()},
+                }
                 for rep in range(runs):
                     names = list(subjects) if rep % 2 == 0 else list(reversed(subjects))
                     for name in names:
                         walls[name].append(procs.timed(subjects[name], env=env, cwd=REPO))
-                    for module in imports:
-                        imports[module].append(_import_seconds(python, module, env))
+                    for module, values in imports.items():
+                        values.append(_import_seconds(python, module, env))
                 rows.extend(_rows(walls, imports, suffix))
             answered = len(cfn.responses("coldstart"))
             expected = 2 * runs * len(HANDLERS)
@@ -161,10 +199,24 @@ def _rows(walls: dict[str, list[float]], imports: dict[str, list[float]], suffix
     boto = statistics.median(walls["import boto3"])
     for name in HANDLERS:
         ratio = [v / boto for v in walls[name]]
-        rows.append(Row(section, f"{name} / import boto3", ratio, unit="x",
-                        how="each run's wall time over the median of import boto3", goal="under 1.3x"))
+        rows.append(
+            Row(
+                section,
+                f"{name} / import boto3",
+                ratio,
+                unit="x",
+                how="each run's wall time over the median of import boto3",
+                goal="under 1.3x",
+            )
+        )
     for module, values in imports.items():
-        rows.append(Row(IMPORT_SECTION + suffix, f"import {module}", values,
-                        how="python -X importtime: sum of top-level cumulative times",
-                        baseline=module == "boto3"))
+        rows.append(
+            Row(
+                IMPORT_SECTION + suffix,
+                f"import {module}",
+                values,
+                how="python -X importtime: sum of top-level cumulative times",
+                baseline=module == "boto3",
+            )
+        )
     return rows

@@ -42,12 +42,12 @@ class ScaledClockCfnResource(CfnResource):
             self.nominal_sleeps.append(seconds)
             sleep(seconds * self.scale)
 
-        super()._wait_for_cwlogs(sleep=scaled)
+        super()._wait_for_cwlogs(sleep=scaled)  # type: ignore[misc]
 
     def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
         # crhelper's sender speaks only HTTPS (and retries forever); the bench's
         # ResponseURL is plain HTTP on loopback. Same body, same single PUT.
-        super()._send(status, reason, send_response=_http_put)
+        super()._send(status, reason, send_response=_http_put)  # type: ignore[misc]
 
 
 def _http_put(url: str, body: dict[str, Any], ssl_verify: Any = None) -> None:
@@ -67,7 +67,9 @@ def build(scale: float) -> tuple[ScaledClockCfnResource, Any]:
     rds = boto3.client("rds", region_name=os.environ.get("AWS_REGION", "us-east-1"))
 
     def identifier(event: dict[str, Any]) -> str:
-        return str(event.get("PhysicalResourceId") or event["ResourceProperties"]["ClusterIdentifier"])
+        return str(
+            event.get("PhysicalResourceId") or event["ResourceProperties"]["ClusterIdentifier"]
+        )
 
     @helper.create
     def create(event: dict[str, Any], context: Any) -> None:

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-
 # devtools.embedded_pg.FROZEN_AT, repeated: importing that module would import
 # time-machine and trustme into the timed process (checked in bench.pgserver).
 FROZEN_AT = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)

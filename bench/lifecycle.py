@@ -30,11 +30,21 @@ CREATE = "Create: time added"
 DELETE = "Delete: time added"
 
 
-def _run(subject: str, seconds: float, runs: int, scale: float) -> list[dict[str, dict[str, float]]]:
+def _run(
+    subject: str, seconds: float, runs: int, scale: float
+) -> list[dict[str, dict[str, float]]]:
     with tempfile.TemporaryDirectory(prefix="aurora-express-bench-") as tmp:
         out = Path(tmp) / "result.json"
-        argv = [sys.executable, "-m", "bench.lifecycle_run", subject, str(seconds), str(runs),
-                str(scale), str(out)]
+        argv = [
+            sys.executable,
+            "-m",
+            "bench.lifecycle_run",
+            subject,
+            str(seconds),
+            str(runs),
+            str(scale),
+            str(out),
+        ]
         procs.timed(argv, cwd=REPO)
         cycles: list[dict[str, dict[str, float]]] = json.loads(out.read_text())["cycles"]
         return cycles
@@ -46,22 +56,31 @@ def measure(durations: list[float], runs: int, scale: float) -> list[Row]:
     for d in durations:
         provider = _run("provider", d, runs, 1.0)
         baseline = _run("crhelper", d, runs, scale)
+        sleep = f"120-s sleep {120 * scale:g} s, "
         for section, key in ((CREATE, "create"), (DELETE, "delete")):
             label = f"{section} (D = {d:g} s)"
-            rows.append(Row(
-                label, "aurora-express provider", [c[key]["seconds"] - d for c in provider],
-                how=f"real time: first invocation to response PUT, minus D; "
-                f"invocations {_span([c[key]['invocations'] for c in provider])}",
-                goal="under 1 s",
-            ))
-            rows.append(Row(
-                label, "crhelper, README defaults", [c[key]["seconds"] - d for c in baseline],
-                how=f"clock scaled x{scale:g} (EventBridge every {120 * scale:g} s, "
-                f"{'120-s sleep ' + format(120 * scale, 'g') + ' s, ' if key == 'delete' else ''}"
-                f"D {d * scale:g} s), reported scaled back; polls "
-                f"{_span([c[key]['polls'] for c in baseline])}",
-                baseline=True,
-            ))
+            rows.append(
+                Row(
+                    label,
+                    "aurora-express provider",
+                    [c[key]["seconds"] - d for c in provider],
+                    how=f"real time: first invocation to response PUT, minus D; "
+                    f"invocations {_span([c[key]['invocations'] for c in provider])}",
+                    goal="under 1 s",
+                )
+            )
+            rows.append(
+                Row(
+                    label,
+                    "crhelper, README defaults",
+                    [c[key]["seconds"] - d for c in baseline],
+                    how=f"clock scaled x{scale:g} (EventBridge every {120 * scale:g} s, "
+                    f"{sleep if key == 'delete' else ''}"
+                    f"D {d * scale:g} s), reported scaled back; polls "
+                    f"{_span([c[key]['polls'] for c in baseline])}",
+                    baseline=True,
+                )
+            )
     return rows
 
 

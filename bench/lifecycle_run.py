@@ -51,7 +51,13 @@ def _one(result: Any, nominal_sleeps: list[float], scale: float, rate: float) ->
 
 
 def main(argv: list[str]) -> int:
-    subject, seconds, runs, scale, out = argv[0], float(argv[1]), int(argv[2]), float(argv[3]), argv[4]
+    subject, seconds, runs, scale, out = (
+        argv[0],
+        float(argv[1]),
+        int(argv[2]),
+        float(argv[3]),
+        argv[4],
+    )
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -74,8 +80,13 @@ def main(argv: list[str]) -> int:
         with ResponseCollector() as cfn:
             for n in range(runs):
                 sim = LifecycleSimulator(
-                    handler, cfn, stack_name=f"bench{n}", logical_id="Db", poll_scale=scale,
-                    max_seconds=max(600.0, seconds * 20), max_invocations=1000,
+                    handler,
+                    cfn,
+                    stack_name=f"bench{n}",
+                    logical_id="Db",
+                    poll_scale=scale,
+                    max_seconds=max(600.0, seconds * 20),
+                    max_invocations=1000,
                 )
                 props = {"ClusterIdentifier": f"bench-{subject}-{uuid.uuid4().hex[:8]}"}
                 nominal_sleeps.clear()

@@ -84,19 +84,46 @@ def measure(count: int, runs: int, npm_cache: Path) -> tuple[list[Row], list[str
     notes.append(_schema_note(prints))
     rows: list[Row] = []
     for tool in chosen:
-        rows.append(Row(APPLY, tool.name, apply[tool.name], how=f"{size}; {tool.how}",
-                        baseline=not tool.engine, goal="faster than every peer" if tool.engine else ""))
+        rows.append(
+            Row(
+                APPLY,
+                tool.name,
+                apply[tool.name],
+                how=f"{size}; {tool.how}",
+                baseline=not tool.engine,
+                goal="faster than every peer" if tool.engine else "",
+            )
+        )
     if in_apply:
-        rows.append(Row(APPLY, "aurora-express engine, warm process", in_apply,
-                        how=f"{size}; engine_run.run() in the bench process (a warm Lambda)"))
+        rows.append(
+            Row(
+                APPLY,
+                "aurora-express engine, warm process",
+                in_apply,
+                how=f"{size}; engine_run.run() in the bench process (a warm Lambda)",
+            )
+        )
     for tool in chosen:
         if tool.history:
-            rows.append(Row(NOOP, tool.name, noop[tool.name], how=f"all {count} applied; {tool.how}",
-                            baseline=not tool.engine,
-                            goal="at or under dbmate's" if tool.engine else ""))
+            rows.append(
+                Row(
+                    NOOP,
+                    tool.name,
+                    noop[tool.name],
+                    how=f"all {count} applied; {tool.how}",
+                    baseline=not tool.engine,
+                    goal="at or under dbmate's" if tool.engine else "",
+                )
+            )
     if in_noop:
-        rows.append(Row(NOOP, "aurora-express engine, warm process", in_noop,
-                        how=f"all {count} applied; engine_run.run() in the bench process"))
+        rows.append(
+            Row(
+                NOOP,
+                "aurora-express engine, warm process",
+                in_noop,
+                how=f"all {count} applied; engine_run.run() in the bench process",
+            )
+        )
     return rows, notes
 
 
@@ -104,6 +131,9 @@ def _schema_note(prints: dict[str, set[tuple[str, int]]]) -> str:
     distinct = {p for ps in prints.values() for p in ps}
     if len(distinct) == 1:
         digest, lines = next(iter(distinct))
-        return f"Schema check: every tool left the same schema ({lines} catalog lines, sha256 {digest})."
+        return (
+            f"Schema check: every tool left the same schema ({lines} catalog lines, "
+            f"sha256 {digest})."
+        )
     detail = "; ".join(f"{name}: {sorted(ps)}" for name, ps in prints.items())
     return f"Schema check FAILED: the tools left different schemas ({detail})."

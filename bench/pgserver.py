@@ -69,7 +69,7 @@ class Target:
     ca_path: Path
 
     def url(self) -> str:
-        """A ``postgres://`` URL with ``sslmode=verify-full`` and the CA (dbmate, node-pg-migrate)."""
+        """A ``postgres://`` URL with ``sslmode=verify-full`` and the CA (dbmate, node)."""
         return (
             f"postgres://{self.user}:{quote(self.token, safe='')}@{self.host}:{self.port}/"
             f"{self.database}?sslmode=verify-full&sslrootcert={quote(str(self.ca_path))}"
@@ -132,7 +132,10 @@ class BenchPostgres:
         with self.pg.admin(target.database) as conn:
             rows = conn.execute(
                 _SCHEMA_SQL,
-                {"history": list(_HISTORY), "skip": ["public", "information_schema", *_HISTORY_SCHEMAS]},
+                {
+                    "history": list(_HISTORY),
+                    "skip": ["public", "information_schema", *_HISTORY_SCHEMAS],
+                },
             ).fetchall()
             lines = sorted(str(r[0]) for r in rows)
             tables = [

@@ -9,6 +9,7 @@ a chatty child never blocks on a full pipe while nobody reads it.
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -29,8 +30,6 @@ def timed(
 
     Raises ``ChildFailed`` with the last lines of its output when it exits non-zero.
     """
-    import subprocess
-
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -57,8 +56,6 @@ def output(
     cwd: str | os.PathLike[str] | None = None,
 ) -> str:
     """Run ``argv`` (not timed) and return its stdout; ``ChildFailed`` when it fails."""
-    import subprocess
-
     done = subprocess.run(
         [str(a) for a in argv],
         capture_output=True,
@@ -68,5 +65,7 @@ def output(
         check=False,
     )
     if done.returncode != 0:
-        raise ChildFailed(f"{Path(str(argv[0])).name} exited {done.returncode}: {done.stderr[-3000:]}")
+        raise ChildFailed(
+            f"{Path(str(argv[0])).name} exited {done.returncode}: {done.stderr[-3000:]}"
+        )
     return done.stdout

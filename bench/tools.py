@@ -44,13 +44,23 @@ class Tool:
 def engine(python: str = sys.executable) -> Tool:
     def argvs(files: Path, t: Target) -> list[list[str]]:
         return [
-            [python, "-m", "bench.engine_run", str(files), t.host, str(t.port), t.database, t.user,
-             str(t.ca_path)]
+            [
+                python,
+                "-m",
+                "bench.engine_run",
+                str(files),
+                t.host,
+                str(t.port),
+                t.database,
+                t.user,
+                str(t.ca_path),
+            ]
         ]
 
     return Tool(
         "aurora-express engine",
-        "fresh Python process: import, IAM token, TLS, ensure database, engine.migrate (Flyway files)",
+        "fresh Python process: import, IAM token, TLS, ensure database, engine.migrate "
+        "(Flyway files)",
         workload.render_flyway,
         argvs,
         engine=True,
@@ -59,10 +69,17 @@ def engine(python: str = sys.executable) -> Tool:
 
 def psql_single(psql: Path) -> Tool:
     def argvs(files: Path, t: Target) -> list[list[str]]:
-        return [[str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", str(files), t.conninfo()]]
+        return [
+            [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", str(files), t.conninfo()]
+        ]
 
-    return Tool("psql -1 -f", "one psql, the concatenation in one transaction", workload.render_psql_concat,
-                argvs, history=False)
+    return Tool(
+        "psql -1 -f",
+        "one psql, the concatenation in one transaction",
+        workload.render_psql_concat,
+        argvs,
+        history=False,
+    )
 
 
 def psql_per_file(psql: Path) -> Tool:
@@ -72,30 +89,65 @@ def psql_per_file(psql: Path) -> Tool:
             for f in sorted(files.glob("*.sql"))
         ]
 
-    return Tool("psql -f per file", "one psql per file, in order (a shell loop)",
-                workload.render_psql_files, argvs, history=False)
+    return Tool(
+        "psql -f per file",
+        "one psql per file, in order (a shell loop)",
+        workload.render_psql_files,
+        argvs,
+        history=False,
+    )
 
 
 def dbmate(npm: NpmPeers) -> Tool:
     def argvs(files: Path, t: Target) -> list[list[str]]:
-        return [[str(npm.dbmate), "--url", t.url(), "--migrations-dir", str(files),
-                 "--no-dump-schema", "up"]]
+        return [
+            [
+                str(npm.dbmate),
+                "--url",
+                t.url(),
+                "--migrations-dir",
+                str(files),
+                "--no-dump-schema",
+                "up",
+            ]
+        ]
 
-    return Tool("dbmate up", "dbmate's native binary from the npm package", workload.render_dbmate, argvs)
+    return Tool(
+        "dbmate up", "dbmate's native binary from the npm package", workload.render_dbmate, argvs
+    )
 
 
 def drizzle(npm: NpmPeers) -> Tool:
     def argvs(files: Path, t: Target) -> list[list[str]]:
         return [[str(npm.node), str(npm.drizzle_script), str(files)]]
 
-    return Tool("drizzle-orm migrate()", "node: pg Pool, drizzle(), migrate(), pool.end()",
-                workload.render_drizzle, argvs)
+    return Tool(
+        "drizzle-orm migrate()",
+        "node: pg Pool, drizzle(), migrate(), pool.end()",
+        workload.render_drizzle,
+        argvs,
+    )
 
 
 def node_pg_migrate(npm: NpmPeers) -> Tool:
     def argvs(files: Path, t: Target) -> list[list[str]]:
-        return [[str(npm.node), str(npm.node_pg_migrate), "up", "-m", str(files),
-                 "--verbose", "false", "--reject-unauthorized", "true"]]
+        return [
+            [
+                str(npm.node),
+                str(npm.node_pg_migrate),
+                "up",
+                "-m",
+                str(files),
+                "--verbose",
+                "false",
+                "--reject-unauthorized",
+                "true",
+            ]
+        ]
 
-    return Tool("node-pg-migrate up", "its CLI, SQL files, defaults (one transaction)",
-                workload.render_node_pg_migrate, argvs)
+    return Tool(
+        "node-pg-migrate up",
+        "its CLI, SQL files, defaults (one transaction)",
+        workload.render_node_pg_migrate,
+        argvs,
+    )

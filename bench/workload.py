@@ -91,7 +91,7 @@ def render_dbmate(migrations: list[LogicalMigration], root: Path) -> Path:
 
 
 def render_drizzle(migrations: list[LogicalMigration], root: Path) -> Path:
-    """drizzle-kit's output: ``<idx>_<name>.sql`` split by breakpoints, and ``meta/_journal.json``."""
+    """drizzle-kit's output: ``<idx>_<name>.sql`` with breakpoints, and ``meta/_journal.json``."""
     folder = root / "drizzle"
     entries = []
     for idx, m in enumerate(migrations):
@@ -99,8 +99,13 @@ def render_drizzle(migrations: list[LogicalMigration], root: Path) -> Path:
         text = "\n--> statement-breakpoint\n".join(f"{s};" for s in m.statements) + "\n"
         _write(folder / f"{tag}.sql", text)
         entries.append(
-            {"idx": idx, "version": "7", "when": _EPOCH_MS + m.number * 1000, "tag": tag,
-             "breakpoints": True}
+            {
+                "idx": idx,
+                "version": "7",
+                "when": _EPOCH_MS + m.number * 1000,
+                "tag": tag,
+                "breakpoints": True,
+            }
         )
     journal = {"version": "7", "dialect": "postgresql", "entries": entries}
     _write(folder / "meta" / "_journal.json", json.dumps(journal, indent=2) + "\n")

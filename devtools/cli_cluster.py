@@ -104,13 +104,21 @@ def find_psql() -> str:
 
 
 @contextmanager
-def _terminal_belongs_to(child: subprocess.Popen[bytes]) -> Iterator[None]:
-    """Ctrl-C goes to psql (which cancels the running query), not to us; SIGTERM ends both."""
+def _terminal_belongs_to(children: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Ctrl-C goes to psql (which cancels the running query), not to us; SIGTERM ends both.
+
+    Set before psql starts, so no signal can end us (and remove the passfile)
+    while psql still needs it.
+    """
 
     def _forward_term(signum: int, frame: FrameType | None) -> None:
-        child.terminate()
+        for child in children:
+            child.terminate()
 
-    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    def _let_psql_have_it(signum: int, frame: FrameType | None) -> None:
+        pass  # a handler, not SIG_IGN: an ignored signal would stay ignored in psql
+
+    previous_int = signal.signal(signal.SIGINT, _let_psql_have_it)
     previous_term = signal.signal(signal.SIGTERM, _forward_term)
     try:
         yield
@@ -124,10 +132,10 @@ def run_psql(target: Target, password: str, extra_args: Sequence[str]) -> int:
     executable = find_psql()
     args = list(extra_args)
     argv = [executable, *(args[1:] if args[:1] == ["--"] else args)]
-    with private_passfile(target, password) as passfile:
-        child = subprocess.Popen(argv, env=psql_environment(target, passfile))
-        with _terminal_belongs_to(child):
-            return child.wait()
+    children: list[subprocess.Popen[bytes]] = []
+    with private_passfile(target, password) as passfile, _terminal_belongs_to(children):
+        children.append(subprocess.Popen(argv, env=psql_environment(target, passfile)))
+        return children[0].wait()
 
 
 def psql(args: argparse.Namespace) -> int:

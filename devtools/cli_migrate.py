@@ -180,7 +180,8 @@ def _print_result(result: Result) -> None:
     for label, items in (("Applied", result.applied), ("Seeds applied", result.seeds_applied)):
         print(f"{label}: {len(items)}")
         for item in items:
-            version = f"  (version {item.version})" if item.version else ""
+            shown = item.version and item.version != item.name  # plain: the name is the version
+            version = f"  (version {item.version})" if shown else ""
             print(f"    {item.name}{version}  {item.milliseconds} ms")
     if result.adopted:
         print(f"Adopted from drizzle-kit's history: {', '.join(result.adopted)}")
@@ -233,7 +234,8 @@ def _print_plan(current: Plan, problem: str | None) -> None:
     )
     print(f"Would run: {len(current.pending)}")
     for m in current.pending:
-        kind = f"version {m.version}" if m.version else m.kind.value
+        shown = m.version and m.version != m.name  # plain layout: the name is the version
+        kind = f"version {m.version}" if shown else m.kind.value
         mode = "" if m.transactional else ", outside a transaction"
         print(f"    {m.name}  ({kind}{mode})")
     block("Seeds that would run", _names(current.seeds))

@@ -32,21 +32,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import psycopg
 import time_machine
 
 from devtools import cfn_local, cluster_access
-from devtools.demo_env import REGION, REVISION, World, world
+from devtools.cfn_local import REGION
 from devtools.demo_output import Printer, progress
 from devtools.embedded_pg import FROZEN_AT
 from devtools.simulator import LifecycleSimulator, SimulationResult
 from provider.cluster.naming import normalize
 from provider.migrations.connect import Target
 
+if TYPE_CHECKING:
+    from devtools.demo_env import World
+
 BRANCH = "feature/ABC-123_Login"
+REVISION = "4f2a9c1"  # what a CI job would pass as GitSha
 STACK_NAME = "db-feature-ABC-123-Login"
 PROVIDER_STACK = "aurora-express"
 CLUSTER_FUNCTION = f"{PROVIDER_STACK}-cluster"
@@ -239,7 +243,8 @@ def _history_rows(w: World) -> Callable[[], str | None]:
                 ).fetchone()
         except psycopg.Error:  # no database or table yet
             return None
-        return f"history table: {row[0] if row else 0} rows"
+        count = row[0] if row else 0
+        return f"history table: {count} row{'' if count == 1 else 's'}"
 
     return look
 
@@ -344,9 +349,14 @@ def run(*, creating_seconds: float = 3.0, verbose: bool = False) -> int:
     )
     printer.line()
     printer.line(printer.bold("Starting"))
+    # moto takes seconds to import: the banner shows first.
+    from devtools.demo_env import world  # noqa: PLC0415
+
     try:
         with _sigterm_as_interrupt():
-            with world(printer, creating_seconds=creating_seconds, verbose=verbose) as w:
+            with world(
+                printer, creating_seconds=creating_seconds, verbose=verbose, revision=REVISION
+            ) as w:
                 timings = _lifecycle(w, printer)
                 printer.line()
                 printer.line(printer.bold("Stopping"))

@@ -34,14 +34,12 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from devtools import moto_express
-from devtools.cfn_local import ResponseCollector
+from devtools.cfn_local import REGION, ResponseCollector
 from devtools.cli_errors import CliError
 from devtools.demo_output import Printer
 from devtools.embedded_pg import EmbeddedPostgres
 
-REGION = "us-east-1"
 BUCKET = "aurora-express-demo-sources"
-REVISION = "4f2a9c1"  # what a CI job would pass as GitSha
 MODIFY_SECONDS = 1.0  # a capacity change leaves the cluster 'modifying' this long
 DELETE_SECONDS = 4.0  # a deleted cluster stays 'deleting' this long
 _INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
@@ -149,8 +147,13 @@ def _restore_interrupts(saved: dict[int, Any]) -> None:
 
 
 @contextmanager
-def world(printer: Printer, *, creating_seconds: float, verbose: bool) -> Iterator[World]:
-    """Start everything the demo needs; stop and remove all of it on the way out."""
+def world(
+    printer: Printer, *, creating_seconds: float, verbose: bool, revision: str
+) -> Iterator[World]:
+    """Start everything the demo needs; stop and remove all of it on the way out.
+
+    ``revision`` names the S3 folder the examples go to, as CI's ``GitSha`` would.
+    """
     if not (EXAMPLES / "migrations").is_dir():
         raise CliError(f"{EXAMPLES}/migrations not found: run the demo from a clone of the repo")
     saved_handlers: dict[int, Any] = {}
@@ -181,7 +184,7 @@ def world(printer: Printer, *, creating_seconds: float, verbose: bool) -> Iterat
             os.environ["DB_SSLROOTCERT"] = str(pg.ca_path)
         printer.line(printer.dim(f"      {pg.host}:{pg.port}, hostssl scram-sha-256 only"))
 
-        base = f"app/{REVISION}/"
+        base = f"app/{revision}/"
         with _step(printer, f"examples/ uploaded to s3://{BUCKET}/{base}"):
             boto3.client("s3").create_bucket(Bucket=BUCKET)
             count = _upload(EXAMPLES / "migrations", f"{base}migrations/")

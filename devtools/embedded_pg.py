@@ -235,6 +235,26 @@ class EmbeddedPostgres:
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
+    def reset_database(self, name: str) -> None:
+        """Empty ``name`` in milliseconds: end its sessions, drop every user schema, recreate
+        ``public``. Reusing databases this way keeps a long session's server small (a new
+        database is ~8 MB of files that all have to be deleted again)."""
+        with self.admin(name) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            schemas = conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%'"
+                " AND nspname <> 'information_schema'"
+            ).fetchall()
+            for (schema,) in schemas:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute(
+                "CREATE SCHEMA public AUTHORIZATION pg_database_owner;"
+                " GRANT USAGE ON SCHEMA public TO PUBLIC"
+            )
+
     def create_role(self, user: str, password: str, *, superuser: bool = True) -> None:
         """Create (or reset) a login role whose password is ``password`` (scram-hashed)."""
         with self.admin() as conn:

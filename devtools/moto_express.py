@@ -12,7 +12,8 @@ service, on the wall clock:
 - A second cluster under a taken identifier is ``DBClusterAlreadyExistsFault``.
 - The writer instance ``<id>-instance-1`` is created with the cluster; both
   stay ``creating`` for ``create_seconds``, then turn ``available`` (or the
-  status given to ``fail_creation``).
+  status given to ``fail_creation``); ``refuse_next_create`` makes the next
+  create fail with an AWS error of your choice (a quota, say).
 - ``ModifyDBCluster`` needs an ``available`` cluster, refuses a major
   version change without ``AllowMajorVersionUpgrade``, applies
   ``EnableHttpEndpoint``, and leaves the cluster ``modifying`` (``upgrading``
@@ -87,6 +88,7 @@ class ExpressSemantics:
     delete_seconds: float = 5.0
     modify_seconds: float = 0.0
     outcomes: dict[str, str] = field(default_factory=dict)
+    refusals: list[tuple[str, str]] = field(default_factory=list)
 
     def set_timings(
         self,
@@ -106,6 +108,14 @@ class ExpressSemantics:
     def fail_creation(self, identifier: str, status: str = "failed") -> None:
         """Make the next cluster created as ``identifier`` end in ``status``, not available."""
         self.outcomes[identifier.lower()] = status
+
+    def refuse_next_create(
+        self,
+        code: str = "DBClusterQuotaExceededFault",
+        message: str = "Cannot create more than 40 DB clusters for this account.",
+    ) -> None:
+        """Make the next express CreateDBCluster fail with this AWS error (a quota, say)."""
+        self.refusals.append((code, message))
 
 
 _active: ExpressSemantics | None = None
@@ -151,6 +161,8 @@ def _create_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
                     f"{name} isn't supported when you create a DB cluster with express "
                     "configuration. Modify the DB cluster after it's available."
                 )
+        if _settings().refusals:
+            raise RDSClientError(*_settings().refusals.pop(0))
         cluster_id = str(kwargs["db_cluster_identifier"]).lower()
         if cluster_id in self.clusters:
             raise RDSClientError(

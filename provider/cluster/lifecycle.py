@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from provider.cluster import naming, plan
+from provider.cluster import cap, naming, plan
 from provider.cluster.plan import ClusterState, Step
 from provider.cluster.properties import ClusterProperties, parse
-from provider.cluster.rds import INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
+from provider.cluster.rds import ALREADY_EXISTS, INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
 from provider.common.deadline import Deadline, LambdaContextLike
 from provider.common.errors import InvalidProperty, ProviderError
 from provider.common.logging import get_logger
@@ -232,12 +232,14 @@ def _ensure(
     if state is None and req.is_poll:
         raise ProviderError(f"Cluster {identifier} disappeared while it was being created.")
     if state is None:
+        if req.request_type == "Create":
+            cap.enforce(api, identifier)  # MaxClusters, before RDS's own quota
         tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
         logger.info("Creating cluster", extra={"cluster": identifier})
         try:
             api.create(plan.create_args(identifier, props, tags))
         except RdsError as exc:
-            if exc.code != "DBClusterAlreadyExistsFault":
+            if exc.code != ALREADY_EXISTS:
                 raise
             state = api.find(identifier)  # created meanwhile: owned or not, decided below
     if state is not None:

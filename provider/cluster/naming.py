@@ -20,6 +20,8 @@ WRITER_SUFFIX = "-instance-1"
 OWNER_STACK_TAG = "aurora-express:stack-id"
 OWNER_LOGICAL_TAG = "aurora-express:logical-id"
 EXPIRES_AT_TAG = "aurora-express:expires-at"
+# OnDelete travels with the cluster, so the reaper honours Retain once the stack is gone.
+ON_DELETE_TAG = "aurora-express:on-delete"
 RESERVED_TAG_PREFIX = "aurora-express:"
 
 # A physical id given to a Create that failed before any cluster existed: the

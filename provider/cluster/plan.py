@@ -107,8 +107,12 @@ def replacement_property(
 def desired_tags(
     props: ClusterProperties, stack_id: str, logical_id: str, now: float
 ) -> dict[str, str]:
-    """The user's tags, the ownership tags, and ``expires-at`` counted from ``now``."""
-    tags = {**props.user_tags, **naming.ownership_tags(stack_id, logical_id)}
+    """The user's tags, the ownership tags, ``on-delete``, and ``expires-at`` from ``now``."""
+    tags = {
+        **props.user_tags,
+        **naming.ownership_tags(stack_id, logical_id),
+        naming.ON_DELETE_TAG: props.OnDelete,
+    }
     if props.expires_after is not None:
         expires = datetime.fromtimestamp(now, UTC) + props.expires_after
         tags[naming.EXPIRES_AT_TAG] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")

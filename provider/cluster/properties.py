@@ -18,7 +18,7 @@ from provider.cluster import naming
 from provider.common.errors import InvalidProperty
 
 RESOURCE_TYPE = "Custom::AuroraExpress"
-MAX_USER_TAGS = 47  # RDS allows 50 tags; the provider adds up to 3 of its own
+MAX_USER_TAGS = 46  # RDS allows 50 tags; the provider adds up to 4 of its own
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -207,3 +207,20 @@ class ClusterApi:
             DBClusterIdentifier=identifier,
             **snapshot,
         )
+
+    def all_clusters(self) -> list[ClusterState]:
+        """Every cluster in the region with its tags (not its instances), page by page."""
+        states: list[ClusterState] = []
+        marker: str | None = None
+        while True:
+            page = self._call(
+                "DescribeDBClusters",
+                "(all)",
+                "describe_db_clusters",
+                MaxRecords=100,
+                **({"Marker": marker} if marker else {}),
+            )
+            states += [_state(c, []) for c in page.get("DBClusters") or []]
+            marker = page.get("Marker")
+            if not marker:
+                return states

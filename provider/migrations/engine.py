@@ -179,13 +179,20 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
     """Apply what is pending under the advisory lock; raise ``ProviderError`` to stop the run."""
     if not conn.autocommit:
         raise ValueError("the engine needs an autocommit connection")
-    _session_setup(conn)
-    key = lock_key(options.history_table)
-    _acquire(conn, key, options)
     try:
-        return _migrate_locked(conn, migration_set, options)
-    finally:
-        _release(conn, key)
+        _session_setup(conn)
+        key = lock_key(options.history_table)
+        _acquire(conn, key, options)
+        try:
+            return _migrate_locked(conn, migration_set, options)
+        finally:
+            _release(conn, key)
+    except psycopg.Error as exc:
+        # Outside a migration (the history table, the lock, a lost connection).
+        message = " ".join((exc.diag.message_primary or str(exc)).split())
+        raise ProviderError(
+            shorten(f"Database error on {options.history_table}: {exc.sqlstate or ''} {message}")
+        ) from exc
 
 
 def _session_setup(conn: psycopg.Connection[Any]) -> None:
@@ -227,11 +234,9 @@ def _release(conn: psycopg.Connection[Any], key: int) -> None:
 def _migrate_locked(
     conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
 ) -> Result:
-    table = options.history_table
-    if not history.exists(conn, table):
-        conn.execute(history.create_sql(table))
+    history.ensure(conn, options.history_table)
     if migration_set.drizzle:
-        conn.execute(history.drizzle_create_sql())
+        history.drizzle_ensure(conn)
     current = plan(conn, migration_set, options)
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
@@ -250,6 +255,8 @@ def _migrate_locked(
         result.adopted = [m.name for m in current.adopt]
 
     runner = _Runner(conn, options)
+    position = {id(m): i for i, m in enumerate(migration_set.migrations)}
+    newest = max((position[id(m)] for m in current.applied if m.version), default=-1)
     for batch, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
         for m in batch:
             if options.deadline is not None and options.deadline.expired():
@@ -259,8 +266,8 @@ def _migrate_locked(
             logger.info(
                 "Applied %s", m.name, extra={"kind": m.kind.value, "ms": target[-1].milliseconds}
             )
-            if m.kind is Kind.VERSIONED:
-                result.latest_version = m.version
+            if m.kind is Kind.VERSIONED and position[id(m)] > newest:
+                newest, result.latest_version = position[id(m)], m.version
     return result
 
 

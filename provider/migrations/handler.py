@@ -60,17 +60,18 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
         deadline=deadline,
     )
     assert result is not None  # migrate always returns one
-    if not result.complete:
-        logger.info("Out of time for this invocation; the next poll carries on")
-        return None
+    # Counts add up over the polls of one request (crhelper carries Data along).
     helper.Data.update(
         {
-            "AppliedCount": result.applied_count,
+            "AppliedCount": int(helper.Data.get("AppliedCount", 0)) + result.applied_count,
             "LatestVersion": result.latest_version or "",
-            "SeedsApplied": len(result.seeds_applied),
+            "SeedsApplied": int(helper.Data.get("SeedsApplied", 0)) + len(result.seeds_applied),
             "HistoryTable": props.history_table,
         }
     )
+    if not result.complete:
+        logger.info("Out of time for this invocation; the next poll carries on")
+        return None
     return physical_id(props)
 
 

@@ -81,10 +81,29 @@ class Row:
         }
 
 
+def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        is not None
+    )
+
+
+def ensure(conn: psycopg.Connection[Any], table: TableName) -> None:
+    """Create the history table (and its schema) unless they exist.
+
+    Checked first, because ``CREATE SCHEMA IF NOT EXISTS`` needs the CREATE
+    privilege on the database even when the schema is already there.
+    """
+    if exists(conn, table):
+        return
+    if not _schema_exists(conn, table.schema):
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema)))
+    conn.execute(create_sql(table))
+
+
 def create_sql(table: TableName) -> sql.Composed:
     return sql.SQL(
-        """CREATE SCHEMA IF NOT EXISTS {schema};
-CREATE TABLE IF NOT EXISTS {table} (
+        """CREATE TABLE IF NOT EXISTS {table} (
     installed_rank bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     version text,
     name text NOT NULL,
@@ -95,7 +114,7 @@ CREATE TABLE IF NOT EXISTS {table} (
     applied_by text NOT NULL,
     success boolean NOT NULL
 )"""
-    ).format(schema=sql.Identifier(table.schema), table=table.ident)
+    ).format(table=table.ident)
 
 
 def exists(conn: psycopg.Connection[Any], table: TableName) -> bool:
@@ -159,15 +178,27 @@ def insert_sql(
 # -- drizzle's own table ---------------------------------------------------
 
 
-def drizzle_create_sql() -> sql.Composed:
-    """drizzle-kit's table, exactly as its migrator creates it."""
-    return sql.SQL(
-        "CREATE SCHEMA IF NOT EXISTS {schema};"
-        " CREATE TABLE IF NOT EXISTS {table} (id SERIAL PRIMARY KEY, hash text NOT NULL,"
-        " created_at bigint)"
-    ).format(
-        schema=sql.Identifier(DRIZZLE_SCHEMA), table=sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE)
+def drizzle_ensure(conn: psycopg.Connection[Any]) -> None:
+    """drizzle-kit's table, exactly as its migrator creates it, unless it exists."""
+    if _drizzle_exists(conn):
+        return
+    if not _schema_exists(conn, DRIZZLE_SCHEMA):
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(DRIZZLE_SCHEMA))
+        )
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (id SERIAL PRIMARY KEY, hash text NOT NULL,"
+            " created_at bigint)"
+        ).format(sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE))
     )
+
+
+def _drizzle_exists(conn: psycopg.Connection[Any]) -> bool:
+    found = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", (f'"{DRIZZLE_SCHEMA}"."{DRIZZLE_TABLE}"',)
+    ).fetchone()
+    return bool(found and found[0])
 
 
 @dataclass(frozen=True)
@@ -177,10 +208,7 @@ class DrizzleRow:
 
 
 def drizzle_read(conn: psycopg.Connection[Any]) -> list[DrizzleRow]:
-    found = conn.execute(
-        "SELECT to_regclass(%s) IS NOT NULL", (f'"{DRIZZLE_SCHEMA}"."{DRIZZLE_TABLE}"',)
-    ).fetchone()
-    if not (found and found[0]):
+    if not _drizzle_exists(conn):
         return []
     query = sql.SQL("SELECT hash, created_at FROM {} ORDER BY id").format(
         sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE)

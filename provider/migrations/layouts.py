@@ -97,7 +97,14 @@ def load(source: SourceFiles, layout: Layout | str = Layout.AUTO) -> list[Migrat
     }
     if chosen is Layout.PLAIN and source.ordered and Layout(layout) is Layout.AUTO:
         return listed(source)
-    return readers[chosen](source)
+    found = readers[chosen](source)
+    if not found and _sql_files(source):
+        # A layout named explicitly that matches nothing is a mistake, not an empty set.
+        raise LayoutError(
+            f"Layout {chosen.value}: none of the {len(_sql_files(source))} .sql files is named "
+            "as that tool names its migrations."
+        )
+    return found
 
 
 def seeds(source: SourceFiles) -> list[Migration]:

@@ -28,7 +28,7 @@ from provider.cluster import naming, plan
 from provider.cluster.plan import ClusterState
 
 # OnDelete as the provider records it on the cluster; absent means Delete.
-ON_DELETE_TAG = "aurora-express:on-delete"
+ON_DELETE_TAG = naming.ON_DELETE_TAG
 DELETE_COMPLETE = "DELETE_COMPLETE"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Metrics
 
 from provider.cluster import rds
-from provider.cluster.inventory import InventoryApi
+from provider.cluster.rds import ClusterApi
 from provider.common.logging import get_logger
 from provider.reaper import report, stacks, sweep
 
@@ -30,7 +30,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """One run over the region's clusters."""
     logger.append_keys(request_id=getattr(context, "aws_request_id", ""))
     settings = sweep.Settings.from_env(str(getattr(context, "invoked_function_arn", "")))
-    api = InventoryApi(rds.new_client())
+    api = ClusterApi(rds.new_client())
     result = sweep.run(
         api,
         stacks.StackDirectory(stacks.new_client()),

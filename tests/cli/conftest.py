@@ -42,13 +42,22 @@ def moto_url() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """boto3 pointed at a freshly reset moto server; its URL."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+def _reset(moto_url: str) -> None:
     request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
     urllib.request.urlopen(request, timeout=5).close()
-    return moto_url
+
+
+@pytest.fixture
+def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """boto3 pointed at a freshly reset moto server; its URL.
+
+    moto's state lives in this process, shared with ``mock_aws`` tests
+    elsewhere: it is reset after the test too, so nothing of it leaks.
+    """
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    _reset(moto_url)
+    yield moto_url
+    _reset(moto_url)
 
 
 @pytest.fixture
@@ -90,7 +99,7 @@ def processes_in(folder: Path) -> list[str]:
     """
     found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
             cwd = os.readlink(proc / "cwd")

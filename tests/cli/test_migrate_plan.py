@@ -155,6 +155,20 @@ def test_migrate_cluster_that_does_not_exist_exits_1(
     assert "no cluster 'nope'" in capsys.readouterr().err
 
 
+LAYOUTS = sorted(p.name for p in (EXAMPLES / "layouts").iterdir() if p.name != "seeds")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_migrate_reads_every_layout_the_provider_reads(
+    layout: str, dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = str(EXAMPLES / "layouts" / layout)
+    assert main(["migrate", folder, "--dsn", dsn]) == 0
+    assert f"({layout.removesuffix('-folders')} layout" in capsys.readouterr().out
+    assert main(["plan", folder, "--dsn", dsn]) == 0
+    assert "Would run: 0" in capsys.readouterr().out
+
+
 # -- plan -----------------------------------------------------------------------
 
 

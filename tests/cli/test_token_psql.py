@@ -66,7 +66,7 @@ def test_token_without_cluster_is_a_usage_error(capsys: pytest.CaptureFixture[st
 
 FAKE_PSQL = textwrap.dedent(
     """\
-    import json, os, sys
+    import json, os, signal, sys
     passfile = os.environ["PGPASSFILE"]
     info = os.stat(passfile)
     report = {
@@ -76,6 +76,7 @@ FAKE_PSQL = textwrap.dedent(
         "mode": info.st_mode & 0o777,
         "dir_mode": os.stat(os.path.dirname(passfile)).st_mode & 0o777,
         "owner": info.st_uid,
+        "sigint_ignored": signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
     }
     with open(os.environ["FAKE_PSQL_REPORT"], "w") as out:
         json.dump(report, out)
@@ -122,6 +123,7 @@ def test_psql_gets_the_token_only_through_a_private_passfile(
     assert report["mode"] == 0o600
     assert report["dir_mode"] == 0o700
     assert report["owner"] == os.geteuid()
+    assert not report["sigint_ignored"]  # Ctrl-C must reach psql (to cancel a query)
     env = report["env"]
     assert env["PGSSLMODE"] == "verify-full"
     assert Path(env["PGSSLROOTCERT"]).is_file()  # certifi's bundle by default

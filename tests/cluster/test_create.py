@@ -50,7 +50,7 @@ def test_the_default_identifier_is_derived_from_stack_and_logical_id(
     assert naming.is_valid(result.physical_id)
 
 
-def test_the_cluster_is_created_with_express_configuration_and_ownership_tags(
+def test_the_cluster_is_created_with_express_configuration_ownership_and_on_delete_tags(
     sim: LifecycleSimulator, rds: Any
 ) -> None:
     result = sim.create({})
@@ -60,6 +60,7 @@ def test_the_cluster_is_created_with_express_configuration_and_ownership_tags(
     assert tags(cluster) == {
         naming.OWNER_STACK_TAG: sim.stack_id,
         naming.OWNER_LOGICAL_TAG: "Db",
+        naming.ON_DELETE_TAG: "Delete",
     }
 
 
@@ -215,14 +216,27 @@ def test_a_cluster_ending_in_a_failed_state_fails_the_create_with_its_id(
     assert result.physical_id == "doomed"
 
 
-def test_a_create_refused_by_rds_names_the_operation_cluster_and_code(
-    sim: LifecycleSimulator, express: ExpressSemantics
+def test_a_major_engine_version_without_allow_major_version_upgrade_fails_naming_it(
+    sim: LifecycleSimulator,
 ) -> None:
-    """A major version change without AllowMajorVersionUpgrade is stopped by the plan."""
+    """Express creates the default major version; going to another one must be allowed."""
     result = sim.create({"ClusterIdentifier": "old-major", "EngineVersion": "16.4"})
     assert result.status == "FAILED"
     assert "EngineVersion" in result.reason and "AllowMajorVersionUpgrade" in result.reason
     assert result.physical_id == "old-major"
+
+
+def test_a_quota_refusal_says_so_plainly_naming_cluster_operation_and_code(
+    sim: LifecycleSimulator, express: ExpressSemantics, rds: Any
+) -> None:
+    express.refuse_next_create("DBClusterQuotaExceededFault")
+    result = sim.create({"ClusterIdentifier": "one-too-many"})
+    assert result.status == "FAILED"
+    for part in ("quota", "one-too-many", "CreateDBCluster", "DBClusterQuotaExceededFault"):
+        assert part in result.reason
+    assert len(result.reason) < 240
+    assert not naming.is_valid(result.physical_id or "")
+    assert clusters(rds) == {}
 
 
 def test_the_response_stays_under_4096_bytes_with_the_longest_names(

@@ -138,12 +138,15 @@ def test_an_allowed_major_version_change_says_so_to_rds() -> None:
 # -- tags -----------------------------------------------------------------------
 
 
-def test_desired_tags_are_the_users_and_the_ownership_tags() -> None:
-    tags = plan.desired_tags(props(Tags=[{"Key": "team", "Value": "data"}]), STACK, "Db", 0.0)
+def test_desired_tags_are_the_users_the_ownership_tags_and_on_delete() -> None:
+    tags = plan.desired_tags(
+        props(Tags=[{"Key": "team", "Value": "data"}], OnDelete="Retain"), STACK, "Db", 0.0
+    )
     assert tags == {
         "team": "data",
         naming.OWNER_STACK_TAG: STACK,
         naming.OWNER_LOGICAL_TAG: "Db",
+        naming.ON_DELETE_TAG: "Retain",
     }
 
 

@@ -111,6 +111,8 @@ def test_a_failed_step_ends_the_demo_with_exit_1_and_stops_everything(
     open_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """In-process, with a property the provider refuses: FAILED is shown, then the cleanup."""
+    # The cluster handler keys its warm RDS client by AWS_ENDPOINT_URL, so the one it
+    # makes for the demo's moto (a port of its own) is never reused by another test.
     monkeypatch.setattr(tempfile, "tempdir", str(open_tmp))
     valid = demo.db_properties
     monkeypatch.setattr(

@@ -6,8 +6,8 @@ import pytest
 
 from provider.cluster import cap, naming
 from provider.cluster import rds as cluster_rds
-from provider.cluster.inventory import InventoryApi
 from provider.cluster.plan import ClusterState
+from provider.cluster.rds import ClusterApi
 from provider.common.errors import ProviderError
 from provider.common.responses import MAX_REASON
 from tests.guardrails.conftest import REGION, World
@@ -64,7 +64,7 @@ def test_enforce_counts_the_owned_clusters_in_the_region(world: World) -> None:
     world.cluster("one", stack_id=stack)
     world.cluster("two", stack_id=stack, logical_id="Other")
     world.cluster("theirs")
-    inventory = InventoryApi(cluster_rds.new_client(REGION))
+    inventory = ClusterApi(cluster_rds.new_client(REGION))
     cap.enforce(inventory, "three", limit=3)
     with pytest.raises(ProviderError, match="owns 2 clusters"):
         cap.enforce(inventory, "three", limit=2)
@@ -76,11 +76,11 @@ def test_enforce_reads_the_limit_from_max_clusters(
     world.cluster("one", stack_id=world.stack("app"))
     monkeypatch.setenv("MAX_CLUSTERS", "1")
     with pytest.raises(ProviderError, match="MaxClusters is 1"):
-        cap.enforce(InventoryApi(cluster_rds.new_client(REGION)), "two")
+        cap.enforce(ClusterApi(cluster_rds.new_client(REGION)), "two")
 
 
 def test_listing_pages_through_more_than_one_page(world: World) -> None:
     stack = world.stack("app")
     for n in range(105):
         world.cluster(f"c{n}", stack_id=stack, logical_id=f"Db{n}")
-    assert len(InventoryApi(cluster_rds.new_client(REGION)).all_clusters()) == 105
+    assert len(ClusterApi(cluster_rds.new_client(REGION)).all_clusters()) == 105

@@ -17,10 +17,6 @@ from devtools.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 from tests.guardrails.conftest import World
 
-NOT_WIRED = pytest.mark.xfail(
-    strict=True, reason="cap.enforce is not yet called by provider/cluster/lifecycle.py"
-)
-
 
 @pytest.fixture(autouse=True)
 def one_cluster_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +31,6 @@ def collector(express: ExpressSemantics) -> Iterator[ResponseCollector]:
         yield responses
 
 
-@NOT_WIRED
 def test_a_create_past_max_clusters_fails_and_creates_nothing(
     collector: ResponseCollector, world: World
 ) -> None:

@@ -14,7 +14,7 @@ from devtools.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 from provider.cluster import naming
 from provider.cluster import rds as cluster_rds
-from provider.cluster.inventory import InventoryApi
+from provider.cluster.rds import ClusterApi
 from provider.reaper import stacks, sweep
 from provider.reaper.classify import Action, Category, Verdict
 from tests.guardrails.conftest import ACCOUNT, REGION, World
@@ -37,7 +37,7 @@ def sim(express: ExpressSemantics, world: World) -> Iterator[LifecycleSimulator]
 
 
 def reap(armed: bool, after: timedelta = timedelta(0)) -> dict[str, Verdict]:
-    api = InventoryApi(cluster_rds.new_client(REGION))
+    api = ClusterApi(cluster_rds.new_client(REGION))
     report = sweep.run(
         api,
         stacks.StackDirectory(stacks.new_client(REGION)),

@@ -18,7 +18,7 @@ from provider.common.errors import InvalidProperty
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).parent / "templates"
 RULES = get_rules(["aurora_express_lint"], [], [])
-OURS = ("E9501", "E9502", "E9503", "E9504", "E9505", "W9506")
+OURS = ("E9501", "E9502", "E9503", "E9504", "E9505", "W9506", "W9507")
 
 Finding = tuple[str, int, str]
 
@@ -116,6 +116,13 @@ def test_retain_policies_are_warnings_that_point_to_on_delete() -> None:
     found = [f for f in findings(TEMPLATES / "bad-deletion-policy.yaml") if f[0] == "W9506"]
     assert [line for _, line, _ in found] == [11, 12]
     assert all("OnDelete property to Retain" in m for _, _, m in found)
+
+
+def test_expiry_the_reaper_cannot_act_on_is_a_warning() -> None:
+    found = findings(TEMPLATES / "bad-ineffective-expiry.yaml")
+    assert [(r, line) for r, line, _ in found] == [("W9507", 8), ("W9507", 14)]
+    assert "DeletionProtection is true" in found[0][2]
+    assert "OnDelete is Retain" in found[1][2]
 
 
 def test_provider_template_lints_clean_with_the_rules() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from devtools.cfn_local import LambdaContext
 from provider.cluster import rds as cluster_rds
-from provider.cluster.inventory import InventoryApi
+from provider.cluster.rds import ClusterApi
 from provider.common.logging import get_logger
 from provider.reaper import handler as reaper_handler
 from provider.reaper import stacks, sweep
@@ -25,7 +25,7 @@ HOUR = timedelta(hours=1)
 
 def run(armed: bool) -> dict[str, Verdict]:
     """One reaper run, wired as the handler wires it; verdicts by cluster."""
-    api = InventoryApi(cluster_rds.new_client(REGION))
+    api = ClusterApi(cluster_rds.new_client(REGION))
     report = sweep.run(
         api,
         stacks.StackDirectory(stacks.new_client(REGION)),

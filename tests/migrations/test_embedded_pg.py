@@ -79,3 +79,17 @@ def test_a_fresh_database_per_test_is_cheap(pg: EmbeddedPostgres) -> None:
     name = pg.create_database()
     pg.drop_database(name)
     assert time.monotonic() - started < 3
+
+
+def test_a_reset_database_is_empty_again(pg: EmbeddedPostgres) -> None:
+    name = pg.create_database()
+    with pg.admin(name) as conn:
+        conn.execute("CREATE SCHEMA ops; CREATE TABLE ops.t (a int); CREATE TABLE public.u (a int)")
+    pg.reset_database(name)
+    with pg.admin(name) as conn:
+        rows = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+            " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
+        assert rows == []
+        assert conn.execute("SELECT has_schema_privilege('public', 'USAGE')").fetchone() == (True,)

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from devtools.embedded_pg import EmbeddedPostgres
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.migrations import engine
@@ -403,4 +404,35 @@ def test_percent_signs_and_placeholders_in_sql_are_sent_verbatim(conn: Conn) -> 
 
 def test_a_migration_may_end_in_a_line_comment(conn: Conn) -> None:
     result = run(conn, mset({"V1__c.sql": "CREATE TABLE c (a int); -- trailing comment"}))
+    assert result.applied_count == 1
+
+
+def test_latest_version_stays_the_newest_after_an_out_of_order_apply(conn: Conn) -> None:
+    run(conn, mset({"V1__a.sql": "SELECT 1;", "V3__c.sql": "SELECT 3;"}))
+    full = mset({"V1__a.sql": "SELECT 1;", "V2__b.sql": "SELECT 2;", "V3__c.sql": "SELECT 3;"})
+    assert run(conn, full, allow_out_of_order=True).latest_version == "3"
+
+
+def test_a_history_table_the_role_cannot_create_fails_with_a_reason(
+    pg: EmbeddedPostgres, db: str
+) -> None:
+    pg.create_role("weak", "weak-password-for-test", superuser=False)  # no CREATE on the db
+    weak = psycopg.connect(**pg.tls_conninfo("weak", "weak-password-for-test", db), autocommit=True)
+    with weak, pytest.raises(ProviderError, match=r"^Database error on aurora_express"):
+        run(weak, mset({"V1__a.sql": "SELECT 1;"}))
+
+
+def test_a_role_without_create_on_the_database_uses_an_existing_schema(
+    pg: EmbeddedPostgres, db: str
+) -> None:
+    pg.create_role("owner_of_ops", "ops-password-for-test", superuser=False)
+    with pg.admin(db) as admin:
+        admin.execute("CREATE SCHEMA ops AUTHORIZATION owner_of_ops")
+    conninfo = pg.tls_conninfo("owner_of_ops", "ops-password-for-test", db)
+    with psycopg.connect(**conninfo, autocommit=True) as weak:
+        result = run(
+            weak,
+            mset({"V1__a.sql": "CREATE TABLE ops.a (x int);"}),
+            history_table=TableName.parse("ops.history"),
+        )
     assert result.applied_count == 1

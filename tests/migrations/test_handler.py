@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -281,3 +284,63 @@ def test_the_token_region_comes_from_an_rds_endpoint_name(monkeypatch: pytest.Mo
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     assert service.region_for("db.cluster-abc.eu-west-2.rds.amazonaws.com") == "eu-west-2"
     assert service.region_for("localhost") == "us-east-1"
+
+
+@pytest.fixture
+def lambda_function() -> Iterator[str]:
+    """moto with the function crhelper adds an invoke permission to when it schedules a poll."""
+    name = "aurora-express-migrations"
+    sign_outside_moto()
+    with mock_aws():
+        iam = boto3.client("iam")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("index.py", "def handler(e, c): pass\n")
+        boto3.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": code.getvalue()},
+        )
+        yield name
+
+
+def test_a_run_out_of_time_carries_on_in_a_scheduled_poll(
+    collector: ResponseCollector,
+    props: dict[str, Any],
+    lambda_function: str,
+    monkeypatch: pytest.MonkeyPatch,
+    conn: Conn,
+) -> None:
+    slow = [
+        {"Name": f"V{i}__step.sql", "Sql": f"CREATE TABLE s{i} (a int); SELECT pg_sleep(0.2);"}
+        for i in range(1, 4)
+    ]
+    event = request_event(
+        "Create",
+        TYPE,
+        {**props, "Migrations": slow},
+        response_url=collector.url("poll"),
+        service_token=TOKEN,
+        stack=stack_id("app"),
+        logical_id="Schema",
+    )
+    monkeypatch.setattr(handler, "MARGIN_SECONDS", 899.8)  # 0.2 s of a 900 s budget
+    handler.handler(event, LambdaContext(function_name=lambda_function))
+    assert collector.responses("poll") == []  # not answered yet: work remains
+    assert len(history(conn)) < 3
+
+    monkeypatch.setattr(handler, "MARGIN_SECONDS", 60.0)
+    events = boto3.client("events")
+    (rule,) = events.list_rules()["Rules"]
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    handler.handler(json.loads(target["Input"]), LambdaContext(function_name=lambda_function))
+    response = collector.wait("poll", timeout=10)
+    assert response is not None
+    assert response.body["Status"] == "SUCCESS", response.body["Reason"]
+    assert response.body["Data"]["LatestVersion"] == "3"
+    assert response.body["Data"]["AppliedCount"] == 3  # over both invocations
+    assert [r[1] for r in history(conn)] == ["V1__step.sql", "V2__step.sql", "V3__step.sql"]
+    assert events.list_rules()["Rules"] == []

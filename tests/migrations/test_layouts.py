@@ -205,3 +205,8 @@ def test_seeds_keep_inline_order_and_sort_files_lexically() -> None:
 def test_a_file_that_is_not_utf8_is_an_error_naming_it() -> None:
     with pytest.raises(LayoutError, match=r"V1__a\.sql"):
         layouts.load(SourceFiles({"V1__a.sql": b"\xff\xfe\x00"}))
+
+
+def test_an_explicit_layout_that_matches_no_file_is_an_error() -> None:
+    with pytest.raises(LayoutError, match=r"^Layout drizzle: none of the 2 \.sql files"):
+        layouts.load(source({"a.sql": "", "b.sql": ""}), "drizzle")

@@ -1,0 +1,116 @@
+"""The results table: printed, and written as JSON and Markdown under ``bench/results/``."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from bench.stats import Row, fmt
+
+
+def markdown(
+    rows: list[Row], machine: str, notes: list[str], verdicts: list[str], title: str
+) -> str:
+    """One Markdown table, rows grouped by section in the order measured, then goals and notes."""
+    out = [f"### {title}", "", f"Machine: {machine}", ""]
+    out.append("| measurement | subject | median | min | max | runs | how it was obtained |")
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    for row in rows:
+        subject = f"{row.subject} (baseline)" if row.baseline else row.subject
+        out.append(
+            f"| {row.section} | {subject} | **{fmt(row.median, row.unit)}** "
+            f"| {fmt(row.min, row.unit)} | {fmt(row.max, row.unit)} | {len(row.values)} "
+            f"| {row.how} |"
+        )
+    if verdicts:
+        out += ["", "Goals:", ""] + [f"- {v}" for v in verdicts]
+    if notes:
+        out += ["", "Notes:", ""] + [f"- {n}" for n in notes]
+    return "\n".join(out) + "\n"
+
+
+def _find(rows: list[Row], section_prefix: str, subject: str) -> Row | None:
+    for row in rows:
+        if row.section.startswith(section_prefix) and row.subject == subject:
+            return row
+    return None
+
+
+def verdicts(rows: list[Row]) -> list[str]:
+    """Each goal of the issue, met or not, from the medians."""
+    found: list[str] = []
+    for row in rows:
+        if (
+            row.section.startswith(("Create", "Delete"))
+            and row.subject == "aurora-express provider"
+        ):
+            crh = next((r for r in rows if r.section == row.section and r.baseline), None)
+            versus = f" (crhelper: {fmt(crh.median, 's')})" if crh else ""
+            ok = "met" if row.median < 1.0 else "NOT met"
+            found.append(
+                f"{row.section}: {fmt(row.median, 's')} added, goal under 1 s: {ok}{versus}"
+            )
+        if row.section == "Cold start" and row.unit == "x":
+            ok = "met" if row.median < 1.3 else "NOT met"
+            found.append(
+                f"Cold start, {row.subject}: {fmt(row.median, 'x')}, goal under 1.3x: {ok}"
+            )
+    peers = [r for r in rows if r.section == "Migrations: apply" and r.baseline]
+    for subject in ("aurora-express engine", "aurora-express engine, warm process"):
+        engine = _find(rows, "Migrations: apply", subject)
+        if engine and peers:
+            fastest = min(peers, key=lambda r: r.median)
+            ok = "met" if engine.median < fastest.median else "NOT met"
+            found.append(
+                f"Migrations apply, {subject}: {fmt(engine.median, 's')}, fastest peer "
+                f"{fastest.subject} {fmt(fastest.median, 's')}: faster than every peer {ok}"
+            )
+    for subject in ("aurora-express engine", "aurora-express engine, warm process"):
+        noop = _find(rows, "Migrations: no-op", subject)
+        dbmate = _find(rows, "Migrations: no-op", "dbmate up")
+        if noop and dbmate:
+            ok = "met" if noop.median <= dbmate.median else "NOT met"
+            found.append(
+                f"No-op re-run, {subject}: {fmt(noop.median, 's')} against dbmate's "
+                f"{fmt(dbmate.median, 's')}: {ok}"
+            )
+    return found
+
+
+def write(
+    folder: Path,
+    name: str,
+    rows: list[Row],
+    machine: dict[str, Any],
+    machine_line: str,
+    notes: list[str],
+    settings: dict[str, Any],
+    title: str,
+) -> tuple[Path, Path]:
+    """``<name>.json`` and ``<name>.md`` in ``folder``; returns both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    found = verdicts(rows)
+    data = {
+        "title": title,
+        "machine": machine,
+        "settings": settings,
+        "rows": [r.as_dict() for r in rows],
+        "goals": found,
+        "notes": notes,
+    }
+    json_path, md_path = folder / f"{name}.json", folder / f"{name}.md"
+    json_path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    md_path.write_text(markdown(rows, machine_line, notes, found, title))
+    return json_path, md_path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    return str(value)
+
+
+def median_of(values: list[float]) -> float:
+    return statistics.median(values)
