@@ -20,6 +20,27 @@ from provider.migrations.plan import SeedMode
 
 _IDENTIFIER = re.compile(r"^[^\x00]{1,63}$")
 
+# What each property takes, in the words a FAILED reason uses ("must be ..., not ...").
+EXPECTED = {
+    "ServiceTimeout": "an integer number of seconds from 1 to 3600",
+    "ClusterIdentifier": "a cluster identifier",
+    "Endpoint": "a host name",
+    "Port": "an integer from 1 to 65535",
+    "Database": "a database name of 1 to 63 characters",
+    "Username": "a user name of 1 to 63 characters",
+    "Migrations": "a list of {Name, Sql} objects",
+    "Seeds": "a list of {Name, Sql} objects",
+    "MigrationsS3Uri": "an s3://bucket/prefix/ or s3://bucket/key.zip URI",
+    "SeedsS3Uri": "an s3://bucket/prefix/ or s3://bucket/key.zip URI",
+    "Layout": "one of " + ", ".join(layout.value for layout in Layout),
+    "SeedMode": "one of " + ", ".join(mode.value for mode in SeedMode),
+    "HistoryTable": "schema.table",
+    "LockTimeoutSeconds": "an integer number of seconds from 1 to 86400",
+    "StatementTimeoutSeconds": "an integer number of seconds from 1 to 86400",
+    "AllowOutOfOrder": "true or false",
+    "Revision": "a string",
+}
+
 
 class SqlItem(BaseModel):
     """One inline migration or seed: ``{Name, Sql}``."""
@@ -34,6 +55,8 @@ class MigrationsProperties(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     service_token: str | None = Field(None, alias="ServiceToken")
+    # CloudFormation's own property, passed through to the provider; accepted, unused here.
+    service_timeout: int | None = Field(None, alias="ServiceTimeout", ge=1, le=3600)
     cluster_identifier: str | None = Field(None, alias="ClusterIdentifier", min_length=1)
     endpoint: str | None = Field(None, alias="Endpoint", min_length=1)
     port: int | None = Field(None, alias="Port", ge=1, le=65535)
@@ -98,4 +121,9 @@ def parse(raw: Any) -> MigrationsProperties:
         cause = error.get("ctx", {}).get("error")
         if isinstance(cause, InvalidProperty):
             raise cause from None
+        top = str(error["loc"][0]) if error["loc"] else ""
+        if top in EXPECTED and len(error["loc"]) == 1:
+            shown = repr(error.get("input"))
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise InvalidProperty(prop, f"must be {EXPECTED[top]}, not {shown}.") from None
         raise InvalidProperty(prop, str(error["msg"]).rstrip(".")) from None
