@@ -11,10 +11,11 @@ alternating order:
 - ``python -X importtime -c "import MODULE"``: the import alone, as the sum
   of the top-level cumulative times the interpreter reports.
 
-Both are taken twice: with the bytecode cache the venv has, and with none
-(``PYTHONPYCACHEPREFIX`` at an empty folder, ``PYTHONDONTWRITEBYTECODE``), which
-is how a function packaged with ``pip --no-compile`` starts on Lambda, whose
-``/var/task`` is read-only.
+Both are taken twice: with the bytecode cache the venv has, and with bytecode
+for the standard library only (``PYTHONPYCACHEPREFIX`` at a folder holding
+just that, ``PYTHONDONTWRITEBYTECODE``): how a function packaged with
+``pip --no-compile`` starts on Lambda, whose ``/var/task`` is read-only, so
+every cold start compiles boto3, botocore and the rest from source.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,8 @@ HANDLERS = {
 SECTION = "Cold start"
 IMPORT_SECTION = "Cold start: -X importtime"
 _MARK = "--bench-mark--"
+NO_BYTECODE = ", no bytecode but the stdlib's"
+_READ_ONLY = {"PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def _free_port() -> int:
@@ -123,6 +129,37 @@ def _warm(port: int) -> None:
         rds.describe_db_clusters(DBClusterIdentifier="bench-missing")
 
 
+def _bytecode_cache(prefix: Path, argvs: Iterable[list[str]], env: dict[str, str]) -> Path:
+    """A ``PYTHONPYCACHEPREFIX`` folder with bytecode for all that the subjects import.
+
+    Private to the run, so neither the host's ``__pycache__`` folders nor a
+    ``PYTHONDONTWRITEBYTECODE`` in the caller's environment change the figures.
+    """
+    writable = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for argv in argvs:
+        procs.timed(argv, env={**writable, "PYTHONPYCACHEPREFIX": str(prefix)}, cwd=REPO)
+    return prefix
+
+
+def _stdlib_only(full: Path, prefix: Path) -> Path:
+    """A copy of ``full`` with the standard library's bytecode only.
+
+    What Lambda's runtime has (its own Python, with bytecode) beside a
+    ``--no-compile`` artifact (none, and ``/var/task`` is read-only, so none
+    is ever written).
+    """
+    shutil.copytree(full, prefix)
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    keep = prefix / stdlib.relative_to(stdlib.anchor)
+    for folder, _dirs, files in os.walk(prefix):
+        here = Path(folder)
+        inside = here == keep or keep in here.parents
+        if not inside or "site-packages" in here.parts:
+            for name in files:
+                (here / name).unlink()
+    return prefix
+
+
 def measure(runs: int) -> list[Row]:
     """Rows for ``python -c pass``, ``import boto3`` and each handler, with and without bytecode."""
     from moto.server import ThreadedMotoServer
@@ -147,22 +184,18 @@ def measure(runs: int) -> list[Row]:
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                 "PYTHONPATH": str(REPO),
             }
-            empty_cache = Path(tmp) / "no-pycache"
-            empty_cache.mkdir()
-            variants = {
-                "": base_env,
-                ", no bytecode cache": {
-                    **base_env,
-                    "PYTHONPYCACHEPREFIX": str(empty_cache),
-                    "PYTHONDONTWRITEBYTECODE": "1",
-                },
-            }
             subjects: dict[str, list[str]] = {
                 "python -c pass": [python, "-c", "pass"],
                 "import boto3": [python, "-c", "import boto3"],
             }
             for label, module in HANDLERS.items():
                 subjects[label] = [python, "-m", "bench.coldstart_run", module, str(events[module])]
+            full = _bytecode_cache(Path(tmp) / "pycache", subjects.values(), base_env)
+            stdlib_only = _stdlib_only(full, Path(tmp) / "pycache-stdlib")
+            variants = {
+                label: {**base_env, "PYTHONPYCACHEPREFIX": str(cache), **_READ_ONLY}
+                for label, cache in (("", full), (NO_BYTECODE, stdlib_only))
+            }
             for suffix, env in variants.items():
                 procs.timed(subjects["import boto3"], env=env, cwd=REPO)  # warm the page cache
                 walls: dict[str, list[float]] = {name: [] for name in subjects}

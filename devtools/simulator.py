@@ -255,44 +255,51 @@ class LifecycleSimulator:
         return None
 
     def _ensure_function(self) -> None:
-        """A placeholder function in moto's Lambda, so crhelper's AddPermission finds it."""
-        if self._function_ready:
-            return
-        lam = self._clients["lambda"]
-        try:
-            lam.get_function(FunctionName=self.function_name)
-        except lam.exceptions.ResourceNotFoundException:
-            role = self._placeholder_role()
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w") as archive:
-                archive.writestr("index.py", "def handler(event, context):\n    return None\n")
-            lam.create_function(
-                FunctionName=self.function_name,
-                Runtime="python3.13",
-                Role=role,
-                Handler="index.handler",
-                Code={"ZipFile": buffer.getvalue()},
+        if not self._function_ready:
+            ensure_placeholder_function(
+                self.function_name, self._clients["lambda"], self._clients["iam"]
             )
-        self._function_ready = True
+            self._function_ready = True
 
-    def _placeholder_role(self) -> str:
-        iam = self._clients["iam"]
-        name = f"{self.function_name}-role"
-        try:
-            return str(iam.get_role(RoleName=name)["Role"]["Arn"])
-        except iam.exceptions.NoSuchEntityException:
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-            created = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
-            return str(created["Role"]["Arn"])
+
+def ensure_placeholder_function(name: str, lam: Any = None, iam: Any = None) -> str:
+    """A do-nothing function ``name`` in moto's Lambda (made once), so that crhelper's
+    AddPermission on its own function succeeds when it schedules a poll."""
+    lam = lam or boto3.client("lambda")
+    iam = iam or boto3.client("iam")
+    try:
+        return str(lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+    except lam.exceptions.ResourceNotFoundException:
+        pass
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
+    created = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=_placeholder_role(iam, f"{name}-role"),
+        Handler="index.handler",
+        Code={"ZipFile": buffer.getvalue()},
+    )
+    return str(created["FunctionArn"])
+
+
+def _placeholder_role(iam: Any, name: str) -> str:
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        created = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        return str(created["Role"]["Arn"])
 
 
 def _response_key(url: str) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from devtools.simulator import ensure_placeholder_function
 from provider.common.custom_resource import CustomResource
 from provider.common.errors import InvalidProperty, ProviderError
 
@@ -29,18 +28,7 @@ def collector() -> Iterator[ResponseCollector]:
 def aws() -> Iterator[None]:
     with mock_aws():
         # crhelper adds an invoke permission to its own function when it polls.
-        iam = boto3.client("iam")
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("index.py", "def handler(e, c): pass\n")
-        boto3.client("lambda").create_function(
-            FunctionName=FUNCTION,
-            Runtime="python3.13",
-            Role=role,
-            Handler="index.handler",
-            Code={"ZipFile": code.getvalue()},
-        )
+        ensure_placeholder_function(FUNCTION)
         yield
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +14,7 @@ from moto import mock_aws
 
 from devtools.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
 from devtools.embedded_pg import EmbeddedPostgres
+from devtools.simulator import ensure_placeholder_function
 from provider.migrations import handler, service
 from tests.migrations.conftest import USER, history, tables
 
@@ -272,8 +271,7 @@ def test_direct_invocation_failures_are_json(props: dict[str, Any]) -> None:
     assert out == {
         "Action": "migrate",
         "Status": "FAILED",
-        "Reason": "Property Port: Input should be a valid integer,"
-        " unable to parse string as an integer",
+        "Reason": "Property Port: must be an integer from 1 to 65535, not 'nope'.",
     }
     unknown = handler.handler({"Action": "drop"}, LambdaContext())
     assert unknown is not None
@@ -292,18 +290,7 @@ def lambda_function() -> Iterator[str]:
     name = "aurora-express-migrations"
     sign_outside_moto()
     with mock_aws():
-        iam = boto3.client("iam")
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("index.py", "def handler(e, c): pass\n")
-        boto3.client("lambda").create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=role,
-            Handler="index.handler",
-            Code={"ZipFile": code.getvalue()},
-        )
+        ensure_placeholder_function(name)
         yield name
 
 
