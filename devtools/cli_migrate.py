@@ -63,9 +63,10 @@ def read_source(path: str) -> sources.SourceFiles:
 def migration_set(args: argparse.Namespace) -> tuple[MigrationSet, str]:
     """The migrations (in order) and seeds of the command line's folders, and the layout used."""
     found = read_source(args.path)
-    layout = layouts.detect(found) if args.layout == "auto" else layouts.Layout(args.layout)
-    seeds: list[Migration] = layouts.seeds(read_source(args.seeds)) if args.seeds else []
+    seed_files = read_source(args.seeds) if args.seeds else None
     try:
+        layout = layouts.detect(found) if args.layout == "auto" else layouts.Layout(args.layout)
+        seeds: list[Migration] = layouts.seeds(seed_files) if seed_files else []
         return MigrationSet(layouts.load(found, layout), seeds), str(layout)
     except ProviderError as exc:
         raise CliError(exc.reason) from exc
@@ -99,7 +100,10 @@ def options(args: argparse.Namespace) -> Options:
 
 
 @contextmanager
-def _cluster_connection(args: argparse.Namespace) -> Iterator[psycopg.Connection[Any]]:
+def _cluster_connection(
+    args: argparse.Namespace, *, create: bool
+) -> Iterator[psycopg.Connection[Any]]:
+    """Connected as the Lambda connects; the database made first when ``create`` (migrate)."""
     target = cluster_access.resolve(
         args.cluster,
         region=args.region,
@@ -113,7 +117,8 @@ def _cluster_connection(args: argparse.Namespace) -> Iterator[psycopg.Connection
         f"Connecting to {target.host}:{target.port} as {target.user} (IAM token, TLS)",
         file=sys.stderr,
     )
-    connect.ensure_database(target, tokens)
+    if create:
+        connect.ensure_database(target, tokens)
     with connect.connect(target, tokens) as conn:
         yield conn
 
@@ -141,11 +146,16 @@ def _local_connection(database: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 @contextmanager
-def target_connection(args: argparse.Namespace) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection to the command line's target; errors as ``CliError``."""
+def target_connection(
+    args: argparse.Namespace, *, create: bool = False
+) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to the command line's target; errors as ``CliError``.
+
+    ``create`` makes a cluster's missing database first (migrate does; plan only reads).
+    """
     try:
         if args.cluster:
-            with _cluster_connection(args) as conn:
+            with _cluster_connection(args, create=create) as conn:
                 yield conn
         elif args.dsn:
             with _dsn_connection(args.dsn) as conn:
@@ -153,6 +163,8 @@ def target_connection(args: argparse.Namespace) -> Iterator[psycopg.Connection[A
         else:
             with _local_connection(args.database) as conn:
                 yield conn
+    except connect.DatabaseMissing:
+        raise  # plan reads a missing database as an empty one
     except ProviderError as exc:
         raise CliError(exc.reason) from exc
 
@@ -199,19 +211,22 @@ def migrate(args: argparse.Namespace) -> int:
         f"Migrating {_describe_target(args)} with {args.path} ({layout} layout, "
         f"{len(the_set.migrations)} migrations, {len(the_set.seeds)} seeds)"
     )
-    with target_connection(args) as conn:
-        try:
+    try:
+        with target_connection(args, create=True) as conn:
             result = engine.migrate(conn, the_set, opts)
-        except ProviderError as exc:
-            raise CliError(exc.reason) from exc
-        _print_result(result)
-        if args.local:
-            print()
-            print("Schema after the migrations:")
-            lines = list(schema_summary.summarize(conn))
-            for line in lines or ["(empty)"]:
-                print(f"    {line}")
+            _print_result(result)
+            if args.local:
+                _print_schema(conn)
+    except ProviderError as exc:  # the engine's, or a database missing after all
+        raise CliError(exc.reason) from exc
     return 0
+
+
+def _print_schema(conn: psycopg.Connection[Any]) -> None:
+    print()
+    print("Schema after the migrations:")
+    for line in list(schema_summary.summarize(conn)) or ["(empty)"]:
+        print(f"    {line}")
 
 
 # -- plan ----------------------------------------------------------------------
@@ -256,10 +271,14 @@ def plan(args: argparse.Namespace) -> int:
     _quiet_engine_logs()
     the_set, layout = migration_set(args)
     opts = options(args)
+    current: Plan | None = None
     if args.cluster or args.dsn:
-        with target_connection(args) as conn:
-            current = engine.plan(conn, the_set, opts)
-    else:  # an empty database: everything runs
+        try:
+            with target_connection(args) as conn:
+                current = engine.plan(conn, the_set, opts)
+        except connect.DatabaseMissing as exc:
+            print(f"{exc.reason} migrate would create it.", file=sys.stderr)
+    if current is None:  # an empty database: everything runs
         current = make_plan(the_set.migrations, the_set.seeds, [], seed_mode=opts.seed_mode)
     problem = current.blocking_problem(allow_out_of_order=opts.allow_out_of_order)
     if args.json:

@@ -120,6 +120,10 @@ class ExpressSemantics:
 
 _active: ExpressSemantics | None = None
 _lock = threading.Lock()
+# RDS creates a cluster atomically: of two concurrent creates under one name, one is
+# DBClusterAlreadyExistsFault. moto's server runs requests in threads; without this the
+# second would silently replace the first.
+_create_lock = threading.RLock()
 
 
 def _settings() -> ExpressSemantics:
@@ -155,48 +159,56 @@ def _create_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
     def create(self: models.RDSBackend, kwargs: dict[str, Any]) -> Any:
         if not kwargs.get("with_express_configuration"):
             return original(self, kwargs)
-        for key, name in _REFUSED_AT_CREATION.items():
-            if kwargs.get(key) is not None:
-                raise InvalidParameterCombination(
-                    f"{name} isn't supported when you create a DB cluster with express "
-                    "configuration. Modify the DB cluster after it's available."
-                )
-        if _settings().refusals:
-            raise RDSClientError(*_settings().refusals.pop(0))
-        cluster_id = str(kwargs["db_cluster_identifier"]).lower()
-        if cluster_id in self.clusters:
-            raise RDSClientError(
-                "DBClusterAlreadyExistsFault", f"DB Cluster already exists: {cluster_id}"
-            )
-        kwargs = {k: v for k, v in kwargs.items() if k != "with_express_configuration"}
-        kwargs["db_cluster_identifier"] = cluster_id
-        kwargs.setdefault("master_username", "postgres")
-        kwargs["master_user_password"] = "unused-iam-auth-only"  # noqa: S105 (moto insists on one)
-        kwargs["enable_iam_database_authentication"] = True
-        kwargs["engine_version"] = DEFAULT_ENGINE_VERSION
-        given = kwargs.get("serverless_v2_scaling_configuration") or {}  # case-insensitive keys
-        kwargs["serverless_v2_scaling_configuration"] = {
-            key: given.get(key, default) for key, default in DEFAULT_SCALING.items()
-        }
-        settings = _settings()
-        timeline = _Timeline(
-            ready_at=time.monotonic() + settings.create_seconds,
-            end_status=settings.outcomes.pop(cluster_id, "available"),
-        )
-        cluster = original(self, kwargs)
-        cluster.__dict__["_express"] = timeline
-        writer = self.create_db_instance(
-            {
-                "db_instance_identifier": f"{cluster_id}-instance-1",
-                "db_instance_class": "db.serverless",
-                "engine": cluster.engine,
-                "db_cluster_identifier": cluster_id,
-            }
-        )
-        writer.__dict__["_express"] = timeline
-        return cluster
+        with _create_lock:
+            return _create_express(self, original, kwargs)
 
     return create
+
+
+def _create_express(
+    self: models.RDSBackend, original: Callable[..., Any], kwargs: dict[str, Any]
+) -> Any:
+    """An express CreateDBCluster: the cluster and its writer, on their timeline."""
+    for key, name in _REFUSED_AT_CREATION.items():
+        if kwargs.get(key) is not None:
+            raise InvalidParameterCombination(
+                f"{name} isn't supported when you create a DB cluster with express "
+                "configuration. Modify the DB cluster after it's available."
+            )
+    if _settings().refusals:
+        raise RDSClientError(*_settings().refusals.pop(0))
+    cluster_id = str(kwargs["db_cluster_identifier"]).lower()
+    if cluster_id in self.clusters:
+        raise RDSClientError(
+            "DBClusterAlreadyExistsFault", f"DB Cluster already exists: {cluster_id}"
+        )
+    kwargs = {k: v for k, v in kwargs.items() if k != "with_express_configuration"}
+    kwargs["db_cluster_identifier"] = cluster_id
+    kwargs.setdefault("master_username", "postgres")
+    kwargs["master_user_password"] = "unused-iam-auth-only"  # noqa: S105 (moto insists on one)
+    kwargs["enable_iam_database_authentication"] = True
+    kwargs["engine_version"] = DEFAULT_ENGINE_VERSION
+    given = kwargs.get("serverless_v2_scaling_configuration") or {}  # case-insensitive keys
+    kwargs["serverless_v2_scaling_configuration"] = {
+        key: given.get(key, default) for key, default in DEFAULT_SCALING.items()
+    }
+    settings = _settings()
+    timeline = _Timeline(
+        ready_at=time.monotonic() + settings.create_seconds,
+        end_status=settings.outcomes.pop(cluster_id, "available"),
+    )
+    cluster = original(self, kwargs)
+    cluster.__dict__["_express"] = timeline
+    writer = self.create_db_instance(
+        {
+            "db_instance_identifier": f"{cluster_id}-instance-1",
+            "db_instance_class": "db.serverless",
+            "engine": cluster.engine,
+            "db_cluster_identifier": cluster_id,
+        }
+    )
+    writer.__dict__["_express"] = timeline
+    return cluster
 
 
 def _modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:

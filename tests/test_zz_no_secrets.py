@@ -2,7 +2,9 @@
 
 Everything the suite printed or logged and every response PUT to a
 ResponseCollector is searched for SigV4 signatures and credentials (auth
-tokens, presigned URLs), ResponseURLs and password assignments. One hit fails.
+tokens, presigned URLs), ResponseURLs and password assignments. One hit fails,
+but for a secret a test planted on purpose (``tests.conftest.plant``), which
+must be found in that test's output: proof that the capture sees it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from devtools.cfn_local import ResponseCollector
-from tests.conftest import CAPTURED
+from tests.conftest import CAPTURED, PLANTED
 
 SECRET = re.compile(
     r"X-Amz-Signature=[0-9a-f]{8,}"
@@ -37,12 +41,44 @@ def test_the_detector_finds_a_token_a_response_url_and_a_password() -> None:
     assert hits("X-Amz-Signature=*** password=*** <ResponseURL>") == []
 
 
+def is_planted(hit: str) -> bool:
+    return any(hit in secret or secret in hit for secret in PLANTED)
+
+
 def test_no_log_line_or_output_of_the_suite_holds_a_secret() -> None:
     assert CAPTURED, "nothing was captured: the scan would prove nothing"
-    found = [(test, title, hit) for test, title, text in CAPTURED for hit in hits(text)]
+    found = [
+        (test, title, hit)
+        for test, title, text in CAPTURED
+        for hit in hits(text)
+        if not is_planted(hit)
+    ]
     assert found == []
 
 
+def test_every_planted_secret_was_seen_by_the_scan_where_it_was_planted(
+    request: pytest.FixtureRequest,
+) -> None:
+    if request.config.getoption("capture") == "no":
+        pytest.skip("output is not captured (-s): there is nothing to scan")
+    missed = [
+        (test, secret)
+        for secret, test in PLANTED.items()
+        if not any(
+            secret in hit or hit in secret
+            for where, _, text in CAPTURED
+            if where == test
+            for hit in hits(text)
+        )
+    ]
+    assert missed == []
+
+
 def test_no_response_put_to_cloudformation_holds_a_secret() -> None:
-    found = [hit for body in ResponseCollector.every_body for hit in hits(json.dumps(body))]
+    found = [
+        hit
+        for body in ResponseCollector.every_body
+        for hit in hits(json.dumps(body))
+        if not is_planted(hit)
+    ]
     assert found == []

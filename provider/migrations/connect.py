@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable
@@ -28,9 +27,10 @@ import stamina
 from psycopg import sql
 
 from provider.common.errors import ProviderError
-from provider.common.logging import redact
+from provider.common.logging import get_logger, redact
 
-logger = logging.getLogger(__name__)
+# A child of the handler's logger: its lines carry the request's keys.
+logger = get_logger("aurora-express-migrations", child=True)
 
 DEFAULT_CONNECT_TIMEOUT = 300.0
 ATTEMPT_TIMEOUT = 10  # seconds for one TCP + TLS + auth handshake

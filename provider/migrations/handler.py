@@ -50,6 +50,13 @@ def applied_by_cloudformation(event: dict[str, Any]) -> str:
 @helper.poll_create
 @helper.poll_update
 def apply(event: dict[str, Any], context: Any) -> str | None:
+    logger.append_keys(
+        request_id=event.get("RequestId"),
+        stack_id=event.get("StackId"),
+        logical_id=event.get("LogicalResourceId"),
+        request_type=event.get("RequestType"),
+        poll="CrHelperPoll" in event,
+    )
     props = properties.parse(event.get("ResourceProperties", {}))
     deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
     result, _ = service.run(

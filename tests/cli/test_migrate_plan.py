@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -303,3 +304,18 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
         main([command, "--help"])
     assert exited.value.code == 0
     assert f"usage: aurora-express {command}" in capsys.readouterr().out
+
+
+def test_plan_cluster_reads_a_missing_database_as_empty(
+    cluster: dict[str, Any], tls_to: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = f"missing_{secrets.token_hex(4)}"
+    argv = ["plan", str(EXAMPLES / "migrations"), "--cluster", CLUSTER, "--database", database]
+    with time_machine.travel(FROZEN_AT, tick=False):
+        assert main([*argv, *endpoint_args(tls_to)]) == 0
+    captured = capsys.readouterr()
+    assert f"Database {database} does not exist on localhost. migrate would create" in captured.err
+    assert "Would run: 4" in captured.out
+    with psycopg.connect(make_conninfo(**tls_to.admin_conninfo())) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+        assert found.fetchone() is None  # plan wrote nothing

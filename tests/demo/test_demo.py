@@ -20,6 +20,7 @@ import pytest
 
 from devtools import demo
 from tests.cli.conftest import processes_in
+from tests.conftest import record_output
 
 ROOT = Path(__file__).resolve().parents[2]
 slow = pytest.mark.slow
@@ -44,11 +45,14 @@ def _assert_nothing_left(tmp: Path) -> None:
 
 
 @slow
-def test_demo_runs_the_whole_lifecycle_and_leaves_nothing_behind(open_tmp: Path) -> None:
+def test_demo_runs_the_whole_lifecycle_and_leaves_nothing_behind(
+    open_tmp: Path, request: pytest.FixtureRequest
+) -> None:
     started = time.monotonic()
     demo = _demo(open_tmp)
     out, _ = demo.communicate(timeout=120)
     seconds = time.monotonic() - started
+    record_output(request.node.nodeid, "demo output", out)  # for the suite's secret scan
     assert demo.returncode == 0, out
     assert seconds < 60, f"the demo took {seconds:.0f} s"
     steps = [
@@ -78,7 +82,9 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_nothing_behind(open_tmp: Path)
 
 @slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_demo_interrupted_mid_create_stops_everything(open_tmp: Path, signum: int) -> None:
+def test_demo_interrupted_mid_create_stops_everything(
+    open_tmp: Path, signum: int, request: pytest.FixtureRequest
+) -> None:
     demo = _demo(open_tmp, "--creating-seconds", "30")
     assert demo.stdout is not None
     seen = ""
@@ -88,6 +94,7 @@ def test_demo_interrupted_mid_create_stops_everything(open_tmp: Path, signum: in
             break
     demo.send_signal(signum)
     rest, _ = demo.communicate(timeout=60)
+    record_output(request.node.nodeid, "demo output", seen + rest)
     assert demo.returncode == 130, seen + rest
     assert "aurora-express: interrupted" in rest
     _assert_nothing_left(open_tmp)
