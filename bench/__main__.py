@@ -44,6 +44,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default 0.01: 2 minutes take 1.2 s; quick 0.005)",
     )
     parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=10.0,
+        help="also run the migrations through a proxy adding this round-trip time "
+        "(default 10; 0 to skip)",
+    )
+    parser.add_argument(
         "--npm-cache",
         type=Path,
         default=DEFAULT_CACHE,
@@ -93,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         from bench import migrations
 
         _progress(f"migrations, {args.migrations} x 10 statements")
-        found, more = migrations.measure(args.migrations, args.runs, args.npm_cache)
+        found, more = migrations.measure(
+            args.migrations,
+            args.runs,
+            args.npm_cache,
+            rtt_ms=args.rtt_ms,
+            rtt_runs=1 if args.quick else 2,
+        )
         rows += found
         notes += more
     if "package" in args.only:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -55,10 +56,16 @@ def frozen_signer() -> Iterator[None]:
         botocore.auth.get_current_datetime = original
 
 
-def run(folder: Path, host: str, port: int, database: str, user: str, ca: str) -> dict[str, Any]:
-    """Apply ``folder`` (Flyway layout) to ``database``; return the engine's result as JSON."""
+@functools.cache
+def _rds(region: str) -> Any:
+    """One RDS client per process, as a warm Lambda keeps its own (``service.Clients``)."""
     import boto3
 
+    return boto3.client("rds", region_name=region)
+
+
+def run(folder: Path, host: str, port: int, database: str, user: str, ca: str) -> dict[str, Any]:
+    """Apply ``folder`` (Flyway layout) to ``database``; return the engine's result as JSON."""
     from provider.migrations import connect, engine, layouts
     from provider.migrations.sources import SourceFiles
 
@@ -66,7 +73,7 @@ def run(folder: Path, host: str, port: int, database: str, user: str, ca: str) -
     os.environ.setdefault("DB_SSLMODE", "verify-full")
     with frozen_signer():
         region = os.environ.get("AWS_REGION", "us-east-1")
-        tokens = connect.iam_tokens(boto3.client("rds", region_name=region))
+        tokens = connect.iam_tokens(_rds(region))
         target = connect.Target(host=host, port=port, user=user, database=database, region=region)
         source = SourceFiles(read_folder(folder), origin=str(folder))
         migrations = engine.MigrationSet(layouts.load(source, layouts.Layout.FLYWAY))

@@ -6,15 +6,20 @@ once, in an order reversed on every other repetition, so drift in the
 machine's load falls on all tools alike. After each apply the same tool runs
 again on the now-migrated database (the no-op re-run), and the resulting
 schema (history tables aside) is fingerprinted: every tool must leave the same.
+
+Loopback hides what a network costs; a second round sends every tool through
+``bench.latency.LatencyProxy`` (10 ms round trip by default), where the number
+of round trips a tool makes per migration shows.
 """
 
 from __future__ import annotations
 
 import tempfile
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import engine_run, npm_peers, tools, workload
+from bench import npm_peers, tools, workload
+from bench.latency import LatencyProxy
 from bench.pgserver import BenchPostgres
 from bench.stats import Row
 
@@ -22,8 +27,13 @@ APPLY = "Migrations: apply"
 NOOP = "Migrations: no-op re-run"
 
 
-def _tools(pg: BenchPostgres, npm_cache: Path, notes: list[str]) -> list[tools.Tool]:
-    found = [tools.engine(), tools.psql_single(pg.psql), tools.psql_per_file(pg.psql)]
+def _tools(pg: BenchPostgres, npm_cache: Path, pycache: Path, notes: list[str]) -> list[tools.Tool]:
+    found = [
+        tools.engine(pycache),
+        tools.engine_in_process(),
+        tools.psql_single(pg.psql),
+        tools.psql_per_file(pg.psql),
+    ]
     try:
         npm = npm_peers.install(npm_cache)
     except npm_peers.NpmUnavailable as exc:
@@ -32,98 +42,100 @@ def _tools(pg: BenchPostgres, npm_cache: Path, notes: list[str]) -> list[tools.T
     return [*found, tools.dbmate(npm), tools.drizzle(npm), tools.node_pg_migrate(npm)]
 
 
-def _in_process(pg: BenchPostgres, files: Path) -> tuple[float, float]:
-    """The engine in this (warm) process, as a warm Lambda runs it: apply, then no-op."""
-    target = pg.fresh()
-    try:
-        args = (files, target.host, target.port, target.database, target.user, str(target.ca_path))
-        start = time.perf_counter()
-        engine_run.run(*args)
-        apply = time.perf_counter() - start
-        start = time.perf_counter()
-        engine_run.run(*args)
-        return apply, time.perf_counter() - start
-    finally:
-        pg.drop(target)
+@dataclass
+class _Round:
+    """The timings of one round: every tool, ``runs`` times, in alternating order."""
+
+    apply: dict[str, list[float]] = field(default_factory=dict)
+    noop: dict[str, list[float]] = field(default_factory=dict)
+    prints: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
 
 
-def measure(count: int, runs: int, npm_cache: Path) -> tuple[list[Row], list[str]]:
-    """Rows for the apply and the no-op re-run of every tool, and notes (skips, schema check)."""
-    notes: list[str] = []
-    migrations = workload.workload(count)
-    size = f"{count} x {workload.STATEMENTS_PER_MIGRATION}"
-    with tempfile.TemporaryDirectory(prefix="aurora-express-bench-") as tmp, BenchPostgres() as pg:
-        chosen = _tools(pg, npm_cache, notes)
-        files = {t.name: t.render(migrations, Path(tmp) / "full") for t in chosen}
-        warm = {t.name: t.render(migrations[:2], Path(tmp) / "warm") for t in chosen}
-        apply: dict[str, list[float]] = {t.name: [] for t in chosen}
-        noop: dict[str, list[float]] = {t.name: [] for t in chosen}
-        prints: dict[str, set[tuple[str, int]]] = {t.name: set() for t in chosen}
-        # One untimed warm-up each: binaries and modules into the page cache.
-        for tool in chosen:
+def _round(
+    pg: BenchPostgres, chosen: list[tools.Tool], files: dict[str, Path], runs: int
+) -> _Round:
+    found = _Round(
+        {t.name: [] for t in chosen}, {t.name: [] for t in chosen}, {t.name: set() for t in chosen}
+    )
+    for rep in range(runs):
+        for tool in chosen if rep % 2 == 0 else list(reversed(chosen)):
             target = pg.fresh()
-            tool.run(warm[tool.name], target)
-            pg.drop(target)
-        for rep in range(runs):
-            for tool in chosen if rep % 2 == 0 else list(reversed(chosen)):
-                target = pg.fresh()
-                try:
-                    apply[tool.name].append(tool.run(files[tool.name], target))
-                    if tool.history:
-                        noop[tool.name].append(tool.run(files[tool.name], target))
-                    prints[tool.name].add(pg.fingerprint(target))
-                finally:
-                    pg.drop(target)
-        in_apply, in_noop = [], []
-        engine_files = next((files[t.name] for t in chosen if t.engine), None)
-        if engine_files is not None:
-            for _ in range(runs):
-                a, n = _in_process(pg, engine_files)
-                in_apply.append(a)
-                in_noop.append(n)
-    notes.append(_schema_note(prints))
+            try:
+                found.apply[tool.name].append(tool.run(files[tool.name], target))
+                if tool.history:
+                    found.noop[tool.name].append(tool.run(files[tool.name], target))
+                found.prints[tool.name].add(pg.fingerprint(target))
+            finally:
+                pg.drop(target)
+    return found
+
+
+def _rows(
+    found: _Round, chosen: list[tools.Tool], sections: tuple[str, str], size: str, count: int
+) -> list[Row]:
+    apply_section, noop_section = sections
     rows: list[Row] = []
     for tool in chosen:
         rows.append(
             Row(
-                APPLY,
+                apply_section,
                 tool.name,
-                apply[tool.name],
+                found.apply[tool.name],
                 how=f"{size}; {tool.how}",
                 baseline=not tool.engine,
                 goal="faster than every peer" if tool.engine else "",
-            )
-        )
-    if in_apply:
-        rows.append(
-            Row(
-                APPLY,
-                "aurora-express engine, warm process",
-                in_apply,
-                how=f"{size}; engine_run.run() in the bench process (a warm Lambda)",
             )
         )
     for tool in chosen:
         if tool.history:
             rows.append(
                 Row(
-                    NOOP,
+                    noop_section,
                     tool.name,
-                    noop[tool.name],
+                    found.noop[tool.name],
                     how=f"all {count} applied; {tool.how}",
                     baseline=not tool.engine,
                     goal="at or under dbmate's" if tool.engine else "",
                 )
             )
-    if in_noop:
-        rows.append(
-            Row(
-                NOOP,
-                "aurora-express engine, warm process",
-                in_noop,
-                how=f"all {count} applied; engine_run.run() in the bench process",
-            )
-        )
+    return rows
+
+
+def measure(
+    count: int, runs: int, npm_cache: Path, *, rtt_ms: float = 0.0, rtt_runs: int = 1
+) -> tuple[list[Row], list[str]]:
+    """Rows for the apply and the no-op re-run of every tool, and notes (skips, schema check).
+
+    With ``rtt_ms``, a second round goes through a ``LatencyProxy`` adding that
+    round-trip time (``psql -f`` per file left out: hundreds of connections).
+    """
+    notes: list[str] = []
+    migrations = workload.workload(count)
+    size = f"{count} x {workload.STATEMENTS_PER_MIGRATION}"
+    rows: list[Row] = []
+    prints: dict[str, set[tuple[str, int]]] = {}
+    with tempfile.TemporaryDirectory(prefix="aurora-express-bench-") as tmp, BenchPostgres() as pg:
+        chosen = _tools(pg, npm_cache, Path(tmp) / "pycache", notes)
+        files = {t.name: t.render(migrations, Path(tmp) / "full") for t in chosen}
+        warm = {t.name: t.render(migrations[:2], Path(tmp) / "warm") for t in chosen}
+        # One untimed warm-up each: binaries, modules and bytecode into their caches.
+        for tool in chosen:
+            target = pg.fresh()
+            tool.run(warm[tool.name], target)
+            pg.drop(target)
+        found = _round(pg, chosen, files, runs)
+        rows += _rows(found, chosen, (APPLY, NOOP), size, count)
+        prints = found.prints
+        if rtt_ms > 0:
+            over = [t for t in chosen if t.name != "psql -f per file"]
+            with LatencyProxy(pg.pg.port, rtt_ms / 2000) as proxy:
+                pg.connect_via(proxy.port)
+                slow = _round(pg, over, files, rtt_runs)
+            label = f"Migrations over {rtt_ms:g} ms RTT"
+            rows += _rows(slow, over, (f"{label}: apply", f"{label}: no-op re-run"), size, count)
+            for name, seen in slow.prints.items():
+                prints[name] = prints.get(name, set()) | seen
+    notes.append(_schema_note(prints))
     return rows, notes
 
 

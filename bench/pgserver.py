@@ -17,7 +17,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench import engine_run
-from devtools.embedded_pg import FROZEN_AT, TEST_ACCESS_KEY, TEST_SECRET_KEY, EmbeddedPostgres
+from devtools.embedded_pg import (
+    FROZEN_AT,
+    TEST_ACCESS_KEY,
+    TEST_SECRET_KEY,
+    EmbeddedPostgres,
+    iam_token,
+)
 
 assert engine_run.FROZEN_AT == FROZEN_AT, "bench.engine_run.FROZEN_AT must match devtools'"
 
@@ -102,12 +108,23 @@ class BenchPostgres:
     def __init__(self) -> None:
         self.pg = EmbeddedPostgres(host="localhost")
         self.token = ""
+        self.client_port = 0  # where the tools connect: the server, or a proxy in front of it
 
     def __enter__(self) -> BenchPostgres:
         self.pg.start()
         self.token = self.pg.iam_token(USER, region=REGION, at=FROZEN_AT)
         self.pg.create_role(USER, self.token, superuser=True)
+        self.client_port = self.pg.port
         return self
+
+    def connect_via(self, port: int) -> None:
+        """Send the tools to ``port`` (a proxy); the password becomes the token for that port.
+
+        A token is signed for a host and port, and the engine makes its own.
+        """
+        self.client_port = port
+        self.token = iam_token(self.pg.host, port, USER, region=REGION, at=FROZEN_AT)
+        self.pg.set_password(USER, self.token)
 
     def __exit__(self, *exc: object) -> None:
         self.pg.stop()
@@ -122,7 +139,7 @@ class BenchPostgres:
         self.pg.create_database(name)
         with self.pg.admin() as conn:
             conn.execute(f'ALTER DATABASE "{name}" OWNER TO {USER}')
-        return Target(self.pg.host, self.pg.port, name, USER, self.token, self.pg.ca_path)
+        return Target(self.pg.host, self.client_port, name, USER, self.token, self.pg.ca_path)
 
     def drop(self, target: Target) -> None:
         self.pg.drop_database(target.database)

@@ -193,6 +193,21 @@ class EmbeddedPostgres:
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
 
+    def restart(self, *, mode: str = "fast", down_seconds: float = 0.0) -> None:
+        """Stop the server and start it again on the same data, port and certificate.
+
+        ``mode`` is PostgreSQL's shutdown mode: ``fast`` (SIGINT: sessions are
+        ended, as in a planned restart) or ``immediate`` (SIGQUIT: a crash, then
+        recovery at start). The server stays down for ``down_seconds``.
+        """
+        signals = {"fast": signal.SIGINT, "immediate": signal.SIGQUIT}
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signals[mode])
+            process.wait(30)
+        time.sleep(down_seconds)
+        self._launch()
+
     # -- access ---------------------------------------------------------------
 
     def admin_conninfo(self, dbname: str = "postgres") -> dict[str, Any]:
@@ -380,7 +395,7 @@ class EmbeddedPostgres:
 
     def _launch(self) -> None:
         log = self.root / "postgres.log"
-        with open(log, "wb") as out:
+        with open(log, "ab") as out:
             self._process = subprocess.Popen(
                 [str(self.bin_dir / "postgres"), "-D", str(self.data_dir)],
                 stdout=out,
@@ -396,7 +411,9 @@ class EmbeddedPostgres:
                 break
             with contextlib.suppress(OSError):
                 lines = pid_file.read_text().splitlines()
-                if len(lines) >= 8 and lines[7].strip() == "ready":
+                # The pid first: a restart may find the previous server's file.
+                ours = bool(lines) and lines[0].strip() == str(self._process.pid)
+                if ours and len(lines) >= 8 and lines[7].strip() == "ready":
                     return
             time.sleep(0.005)
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

@@ -182,6 +182,11 @@ def _create_express(
         raise RDSClientError(
             "DBClusterAlreadyExistsFault", f"DB Cluster already exists: {cluster_id}"
         )
+    # moto names a cluster's automated snapshot by the minute and, after making the cluster,
+    # refuses a second one: a cluster re-created within a minute of its predecessor's delete
+    # would be left without its writer. The service has no such clash; drop the old ones.
+    for name in [n for n in self.cluster_snapshots if n.startswith(f"rds:{cluster_id}-")]:
+        del self.cluster_snapshots[name]
     kwargs = {k: v for k, v in kwargs.items() if k != "with_express_configuration"}
     kwargs["db_cluster_identifier"] = cluster_id
     kwargs.setdefault("master_username", "postgres")

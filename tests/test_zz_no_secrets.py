@@ -23,7 +23,8 @@ SECRET = re.compile(
     r"|X-Amz-Security-Token=(?!\*)\S{8,}"
     r"|/responses/[\w-]+\?"  # a ResponseCollector URL, i.e. a ResponseURL
     r"|cloudformation-custom-resource-response-[a-z0-9-]+\.s3"
-    r"|password\s*[=:]\s*(?!\*)[^\s\"',;&]{3,}",
+    # Spaces, or their escapes in a JSON-rendered line, may surround the "=".
+    r"|password(?:\s|\\[tnr])*[=:](?:\s|\\[tnr])*+(?!\*)[^\s\"',;&]{3,}",
     re.IGNORECASE,
 )
 

@@ -65,6 +65,9 @@ def envelope_problem(event: dict[str, Any]) -> str | None:
             return f"The event has no {key}; it is not from CloudFormation."
     if not isinstance(event.get("ResourceProperties", {}), dict):
         return "ResourceProperties must be an object."
+    if not isinstance(event.get("CrHelperData", {}), dict):
+        # crhelper takes it as its Data (a dict) and would fail answering.
+        return "CrHelperData must be an object; this event was not scheduled by this provider."
     if event["RequestType"] != "Create" and not isinstance(event.get("PhysicalResourceId"), str):
         return f"A {event['RequestType']} event needs a PhysicalResourceId."
     return None
@@ -202,7 +205,8 @@ class CustomResource(CfnResource):
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None
     ) -> None:
-        data = {k: v for k, v in (self.Data or {}).items() if k not in _INTERNAL_KEYS}
+        attributes = self.Data if isinstance(self.Data, dict) else {}
+        data = {k: v for k, v in attributes.items() if k not in _INTERNAL_KEYS}
         body = {
             "Status": status or self.Status,
             "PhysicalResourceId": str(self.PhysicalResourceId or ""),

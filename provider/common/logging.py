@@ -17,8 +17,16 @@ from aws_lambda_powertools import Logger
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Presigned URLs (the ResponseURL) and RDS auth tokens are SigV4 query strings.
     (re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s\"'\\]+", re.I), r"\1=***"),
-    (re.compile(r"https://cloudformation-custom-resource-response-[^\s\"'\\]+"), "<ResponseURL>"),
-    (re.compile(r"(password|passwd|pwd)(\s*[=:]\s*)[^\s&\"'\\,;]+", re.I), r"\1\2***"),
+    # Whatever the scheme or its escaping (http, https, https:\/\/ in JSON): the host names it.
+    (
+        re.compile(r"(?:https?:(?:\\?/){2})?cloudformation-custom-resource-response-[^\s\"'\\]+"),
+        "<ResponseURL>",
+    ),
+    # A backslash may be part of a password, but not the one escaping a closing quote.
+    (
+        re.compile(r"(password|passwd|pwd)(\s*[=:]\s*)(?:\\[^\s\"']|[^\s&\"'\\,;])+", re.I),
+        r"\1\2***",
+    ),
 )
 
 

@@ -113,8 +113,9 @@ def lambda_environment() -> ModuleType:
 # -- databases -----------------------------------------------------------------------
 
 
-def start_server() -> EmbeddedPostgres:
-    server = EmbeddedPostgres()
+def start_server(*, durable: bool = False) -> EmbeddedPostgres:
+    """A server with the ``migrator`` role; ``durable`` keeps commits through a crash."""
+    server = EmbeddedPostgres(durable=durable)
     server.start()
     server.create_role(USER, server.iam_token(USER))
     return server

@@ -54,9 +54,8 @@ def error_body(status: int, code: str, message: str) -> bytes:
 
 
 def error_response(url: str, status: int, code: str, message: str) -> AWSResponse:
-    return AWSResponse(
-        url, status, {"Content-Type": "text/xml"}, _Body(error_body(status, code, message))
-    )  # type: ignore[arg-type]
+    body = _Body(error_body(status, code, message))
+    return AWSResponse(url, status, {"Content-Type": "text/xml"}, body)
 
 
 @dataclass

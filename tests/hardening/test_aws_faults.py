@@ -37,7 +37,7 @@ def test_a_lifecycle_with_a_quarter_of_rds_calls_throttled_or_5xx_ends_in_succes
     updated = sim.update({"MaxCapacity": 8}, old={"MaxCapacity": 4})
     assert updated.status == "SUCCESS", updated.reason
     assert updated.physical_id == created.physical_id
-    scaling = clusters(rds)[created.physical_id]["ServerlessV2ScalingConfiguration"]
+    scaling = clusters(rds)[created.physical_id or ""]["ServerlessV2ScalingConfiguration"]
     assert scaling["MaxCapacity"] == 8
     deleted = sim.delete({"MaxCapacity": 8})
     assert deleted.status == "SUCCESS", deleted.reason

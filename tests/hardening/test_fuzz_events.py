@@ -21,6 +21,7 @@ from typing import Any
 
 import moto
 import pytest
+import stamina
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,9 +32,9 @@ from provider.common.responses import MAX_BODY_BYTES
 from provider.migrations import handler as migrations_handler
 from provider.migrations import service
 
-CLUSTER_EXAMPLES = 200
-MIGRATIONS_EXAMPLES = 150
-DIRECT_EXAMPLES = 50
+CLUSTER_EXAMPLES = 1000
+MIGRATIONS_EXAMPLES = 1000
+DIRECT_EXAMPLES = 300
 BUDGET_SECONDS = 20.0  # the Lambda timeout each invocation gets
 
 FUZZ = settings(
@@ -50,31 +51,41 @@ scalars = (
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30)
+    | st.text(max_size=20)
 )
 junk = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-    max_leaves=10,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=6,
 )
-huge = st.builds(lambda ch, n: ch * n, st.sampled_from(["x", "é", "🦄", "-", "A1"]), st.integers(256, 20_000))
+huge = st.builds(
+    lambda ch, n: ch * n, st.sampled_from(["x", "é", "🦄", "-", "A1"]), st.integers(256, 20_000)
+)
 unicode_text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=60)
 
 
 def either(*plausible: Any) -> st.SearchStrategy[Any]:
-    """A plausible value (what a template might hold), or anything at all."""
-    return st.one_of(st.sampled_from(plausible), junk, huge, unicode_text)
+    """A plausible value (what a template might hold) about half the time, else anything."""
+    good = st.sampled_from(plausible)
+    return st.one_of(good, good, good, junk, huge, unicode_text)
 
 
 def properties(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Some of ``fields`` (any subset), sometimes with unknown keys beside them."""
     known = st.fixed_dictionaries({}, optional=fields)
     unknown = st.dictionaries(st.text(min_size=1, max_size=20), junk, max_size=2)
-    return st.builds(lambda k, u, extra: {**k, **(u if extra else {})}, known, unknown, st.booleans())
+    return st.builds(
+        lambda k, u, extra: {**k, **(u if extra else {})}, known, unknown, st.booleans()
+    )
 
 
 def tag_lists() -> st.SearchStrategy[Any]:
-    tag = st.fixed_dictionaries({}, optional={"Key": either("team", "aws:x", "aurora-express:x", ""), "Value": either("a", "")})
+    tag = st.fixed_dictionaries(
+        {},
+        optional={"Key": either("team", "aws:x", "aurora-express:x", ""), "Value": either("a", "")},
+    )
     return st.lists(tag | junk, max_size=5)
 
 
@@ -99,7 +110,9 @@ cluster_fields: dict[str, st.SearchStrategy[Any]] = {
 }
 
 sql_items = st.lists(
-    st.fixed_dictionaries({}, optional={"Name": either("V1__a.sql", "seed.sql", ""), "Sql": either("SELECT 1;", "")})
+    st.fixed_dictionaries(
+        {}, optional={"Name": either("V1__a.sql", "seed.sql", ""), "Sql": either("SELECT 1;", "")}
+    )
     | junk,
     max_size=4,
 )
@@ -124,30 +137,96 @@ migrations_fields: dict[str, st.SearchStrategy[Any]] = {
     "Revision": either("abc123", ""),
 }
 
-STACKS = ("arn:aws:cloudformation:us-east-1:123456789012:stack/fuzz/1", "arn:aws:cloudformation:us-east-1:123456789012:stack/other/2")
+cluster_valid = {
+    "ClusterIdentifier": st.sampled_from(["fuzz-db", "Feature/ABC-123_Login"]),
+    "MinCapacity": st.sampled_from(["0", "0.5"]),
+    "MaxCapacity": st.sampled_from(["4", "8"]),
+    "EnableDataApi": st.sampled_from(["true", "false"]),
+    "EngineVersion": st.sampled_from(["17.4", "17"]),
+    "Tags": st.just([{"Key": "team", "Value": "fuzz"}]),
+    "OnDelete": st.sampled_from(["Delete", "Retain"]),
+    "ExpiresAfter": st.just("72h"),
+}
+migrations_valid = {
+    "Endpoint": st.just("127.0.0.1"),
+    "Port": st.just("5432"),  # replaced by a closed port
+    "Migrations": st.just([{"Name": "V1__a.sql", "Sql": "CREATE TABLE a (x int);"}]),
+    "Database": st.sampled_from(["postgres", "app"]),
+}
+
+STACKS = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/fuzz/1",
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/other/2",
+)
+ENVELOPE = (
+    "RequestType",
+    "StackId",
+    "RequestId",
+    "LogicalResourceId",
+    "ResourceType",
+    "ServiceToken",
+    "ResourceProperties",
+    "OldResourceProperties",
+    "PhysicalResourceId",
+)
+STRAY = ("CrHelperData", "CrHelperPoll", "CrHelperRule", "CrHelperPermission", "Action")
 
 
-def events(resource_type: str, fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
-    """A custom resource request as CloudFormation might send it, or anything near it."""
+def _mutate(event: dict[str, Any], dropped: set[str], replaced: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in event.items() if k not in dropped}, **replaced}
+
+
+def events(
+    resource_type: str,
+    fields: dict[str, st.SearchStrategy[Any]],
+    valid: dict[str, st.SearchStrategy[Any]],
+) -> st.SearchStrategy[dict[str, Any]]:
+    """A request as CloudFormation sends it: a third with valid properties (real work, on
+    clusters the examples share), a third with fuzzed ones, a third with envelope keys
+    also dropped or replaced by junk, huge or unicode values, or stray keys added."""
     props = properties(fields)
-    envelope = {
-        "RequestType": st.sampled_from(["Create", "Update", "Delete"]) | junk,
-        "StackId": st.sampled_from(STACKS) | st.text(max_size=300) | junk,
-        "RequestId": st.uuids().map(str) | st.text(max_size=64) | junk,
-        "LogicalResourceId": st.sampled_from(["Db", "Schema"]) | st.text(max_size=255) | junk,
-        "ResourceType": st.just(resource_type) | junk,
-        "ServiceToken": st.just(SERVICE_TOKEN) | junk,
-        "ResourceProperties": props | junk,
-        "OldResourceProperties": props | junk,
-        "PhysicalResourceId": st.sampled_from(["fuzz-db", "aurora-express:create-failed:x"])
-        | st.text(max_size=200)
-        | unicode_text
-        | junk,
-        "CrHelperData": junk,
-        "CrHelperPoll": junk,
-    }
-    # The presence of each key is fuzzed; the values of the common ones mostly plausible.
-    return st.fixed_dictionaries({}, optional=envelope)
+    good = st.builds(
+        lambda extra: {"ServiceToken": SERVICE_TOKEN, **extra},
+        st.fixed_dictionaries({}, optional=valid),
+    )
+    physical_ids = st.sampled_from(
+        ["fuzz-db", "feature-abc-123-login", "aurora-express:create-failed:x", "fuzz_Db_ABCD1234"]
+    )
+    clean = st.fixed_dictionaries(
+        {
+            "RequestType": st.sampled_from(["Create", "Update", "Delete"]),
+            "StackId": st.sampled_from(STACKS),
+            "RequestId": st.uuids().map(str),
+            "LogicalResourceId": st.sampled_from(["Db", "Schema"]),
+            "ResourceType": st.just(resource_type),
+            "ServiceToken": st.just(SERVICE_TOKEN),
+            "ResourceProperties": props,
+        },
+        optional={
+            "OldResourceProperties": props,
+            "PhysicalResourceId": physical_ids | unicode_text,
+        },
+    )
+    anything = st.one_of(junk, huge, unicode_text)
+    mutated = st.builds(
+        _mutate,
+        clean,
+        st.sets(st.sampled_from(ENVELOPE), max_size=3),
+        st.dictionaries(st.sampled_from(ENVELOPE + STRAY), anything, max_size=3),
+    )
+    sound = st.builds(
+        lambda event, props, old: {
+            **event,
+            "ResourceProperties": props,
+            "OldResourceProperties": old,
+        },
+        clean,
+        good,
+        good,
+    )
+    return st.one_of(sound, clean, mutated).filter(
+        lambda e: "Action" not in e or "RequestType" in e
+    )
 
 
 # -- the run --------------------------------------------------------------------------
@@ -163,10 +242,20 @@ def closed_port() -> int:
 def fuzz_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AURORA_EXPRESS_POLL_SECONDS", "0.01")
     monkeypatch.setenv("AURORA_EXPRESS_RETRY_SECONDS", "0.05")
-    monkeypatch.setenv("DB_CONNECT_TIMEOUT_SECONDS", "0.05")  # one attempt per connection
     monkeypatch.setattr(migrations_handler, "clients", service.Clients())
-    with moto.mock_aws(), express_semantics(create_seconds=0, delete_seconds=0, modify_seconds=0):
+    with (
+        stamina.set_testing(True, attempts=1),  # one connection attempt, no backoff
+        moto.mock_aws(),
+        express_semantics(create_seconds=0, delete_seconds=0, modify_seconds=0),
+    ):
         yield
+
+
+def closed_target(props: Any, port: str) -> Any:
+    """Properties that would reach a database aimed at a closed port on loopback instead."""
+    if isinstance(props, dict) and (props.get("Port") == "5432" or "Port" not in props):
+        return {**props, "Port": port}
+    return props
 
 
 def answer_once(
@@ -189,10 +278,11 @@ def answer_once(
     body = answers[0].body
     assert body["Status"] in ("SUCCESS", "FAILED"), body
     assert len(json.dumps(body).encode()) <= MAX_BODY_BYTES
-    for field in ("StackId", "RequestId", "LogicalResourceId"):
-        if isinstance(event.get(field), str) and len(event[field]) <= 255:
-            assert body[field] == event[field]
-    counts[f"{event.get('RequestType') if isinstance(event.get('RequestType'), str) else '?'}:{body['Status']}"] += 1
+    echoed = [event.get(f) for f in ("StackId", "RequestId", "LogicalResourceId")]
+    if all(isinstance(e, str) for e in echoed) and len(json.dumps(echoed).encode()) < 2048:
+        assert [body["StackId"], body["RequestId"], body["LogicalResourceId"]] == echoed
+    kind = event.get("RequestType")
+    counts[f"{kind if kind in ('Create', 'Update', 'Delete') else 'other'}:{body['Status']}"] += 1
 
 
 @pytest.mark.slow
@@ -202,7 +292,7 @@ def test_every_fuzzed_cluster_event_gets_exactly_one_small_answer_in_time(
     counts: Counter[str] = Counter()
 
     @settings(FUZZ, max_examples=CLUSTER_EXAMPLES)
-    @given(event=events("Custom::AuroraExpress", cluster_fields))
+    @given(event=events("Custom::AuroraExpress", cluster_fields, cluster_valid))
     def check(event: dict[str, Any]) -> None:
         answer_once(cluster_handler.handler, cfn, event, counts, "aurora-express-cluster")
 
@@ -219,11 +309,13 @@ def test_every_fuzzed_migrations_event_gets_exactly_one_small_answer_in_time(
     port = str(closed_port())
 
     @settings(FUZZ, max_examples=MIGRATIONS_EXAMPLES)
-    @given(event=events("Custom::AuroraExpressMigrations", migrations_fields))
+    @given(event=events("Custom::AuroraExpressMigrations", migrations_fields, migrations_valid))
     def check(event: dict[str, Any]) -> None:
-        props = event.get("ResourceProperties")
-        if isinstance(props, dict) and props.get("Port") == "5432":
-            event = {**event, "ResourceProperties": {**props, "Port": port}}
+        if "ResourceProperties" in event:
+            event = {
+                **event,
+                "ResourceProperties": closed_target(event["ResourceProperties"], port),
+            }
         answer_once(migrations_handler.handler, cfn, event, counts, "aurora-express-migrations")
 
     check()
@@ -242,10 +334,11 @@ def test_every_fuzzed_direct_invocation_returns_json_with_a_status_and_puts_noth
     @settings(FUZZ, max_examples=DIRECT_EXAMPLES)
     @given(props=properties(migrations_fields), action=action)
     def check(props: dict[str, Any], action: Any) -> None:
-        if props.get("Port") == "5432":
-            props = {**props, "Port": port}
+        props = closed_target(props, port)
         before = len(ResponseCollector.every_body)
-        context = LambdaContext(function_name="aurora-express-migrations", timeout_seconds=BUDGET_SECONDS)
+        context = LambdaContext(
+            function_name="aurora-express-migrations", timeout_seconds=BUDGET_SECONDS
+        )
         started = time.monotonic()
         result = migrations_handler.handler({**props, "Action": action}, context)
         assert time.monotonic() - started < BUDGET_SECONDS

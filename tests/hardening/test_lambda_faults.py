@@ -51,14 +51,12 @@ def test_an_in_place_update_outliving_its_invocation_completes_through_polling(
 ) -> None:
     created = sim.create({"MaxCapacity": 4})
     express.set_timings(modify_seconds=2.5)
-    updated = sim.update(
-        {"MaxCapacity": 8}, old={"MaxCapacity": 4}, timeout_seconds=LAMBDA_SECONDS
-    )
+    updated = sim.update({"MaxCapacity": 8}, old={"MaxCapacity": 4}, timeout_seconds=LAMBDA_SECONDS)
     assert updated.status == "SUCCESS", updated.reason
     assert updated.polls >= 1
     assert updated.physical_id == created.physical_id
     assert updated.data["ClusterIdentifier"] == created.physical_id
-    cluster = clusters(rds)[created.physical_id]
+    cluster = clusters(rds)[created.physical_id or ""]
     assert cluster["Status"] == "available"
     assert cluster["ServerlessV2ScalingConfiguration"]["MaxCapacity"] == 8
     assert updated.rules_left == []

@@ -1,4 +1,4 @@
-"""Many stacks at once against one moto server: every event answered, every cluster made and gone."""
+"""Many stacks at once against one moto server: every event answered, every cluster gone after."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import boto3
 import pytest

@@ -1,0 +1,138 @@
+"""The secret scan sees what the handlers log, and the redaction hides every shape it looks for.
+
+The suite-wide scan (``tests/test_zz_no_secrets.py``) reads each test's
+captured output and every response. Here a token is planted on purpose where
+a leak would come from, a Powertools log line inside a handler (with the
+redaction switched off) and a subprocess's output, and the capture is shown
+to hold it. Then a property: for any text around any secret shape the scan
+knows, the redacted text holds nothing the scan would flag.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from devtools.simulator import LifecycleSimulator
+from provider.common import logging as redaction
+from tests.conftest import CAPTURED, plant
+from tests.hardening.conftest import keep_output
+from tests.test_zz_no_secrets import hits
+
+PLANTED_IN_HANDLER = f"X-Amz-Signature={secrets.token_hex(16)}"
+PLANTED_IN_SUBPROCESS = f"X-Amz-Signature={secrets.token_hex(16)}"
+REDACTION_EXAMPLES = 2000
+
+
+def test_a_token_planted_in_a_handler_log_line_is_captured(
+    sim: LifecycleSimulator, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the redaction off, the handler's own Powertools line ("Request received", which
+    carries the physical id) writes the token; pytest's capture must hold it."""
+    plant(request.node.nodeid, PLANTED_IN_HANDLER)
+    monkeypatch.setattr(redaction, "_PATTERNS", ())
+    result = sim.delete({}, physical_id=PLANTED_IN_HANDLER)
+    assert result.status == "SUCCESS", result.reason
+
+
+def test_a_token_printed_by_a_subprocess_is_captured(request: pytest.FixtureRequest) -> None:
+    plant(request.node.nodeid, PLANTED_IN_SUBPROCESS)
+    done = subprocess.run(
+        [sys.executable, "-c", f"print('signed: {PLANTED_IN_SUBPROCESS}')"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    keep_output(request, "subprocess stdout", done.stdout)
+
+
+@pytest.mark.parametrize(
+    ("planted_by", "secret"),
+    [
+        ("test_a_token_planted_in_a_handler_log_line_is_captured", PLANTED_IN_HANDLER),
+        ("test_a_token_printed_by_a_subprocess_is_captured", PLANTED_IN_SUBPROCESS),
+    ],
+)
+def test_the_scan_finds_each_planted_token_in_the_output_of_the_test_that_planted_it(
+    request: pytest.FixtureRequest, planted_by: str, secret: str
+) -> None:
+    if request.config.getoption("capture") == "no":
+        pytest.skip("output is not captured (-s)")
+    where = f"{request.node.module.__name__.replace('.', '/')}.py::{planted_by}"
+    texts = [text for test, _, text in CAPTURED if test == where]
+    assert texts, f"{planted_by} did not run first"
+    assert secret in [hit for text in texts for hit in hits(text)]
+
+
+def test_a_failure_reason_quoting_a_password_reaches_cloudformation_redacted(
+    sim: LifecycleSimulator,
+) -> None:
+    """A reason quotes what was wrong; it is shown in the stack's events, so it is redacted."""
+    result = sim.create({"EngineVersion": "password=hunter22"})
+    assert result.status == "FAILED" and "EngineVersion" in result.reason
+    assert "hunter22" not in json.dumps(result.response)
+
+
+# -- the redaction covers the scan --------------------------------------------------------
+
+context = st.text(max_size=40)
+hexes = st.text("0123456789abcdef", min_size=8, max_size=64)
+credential = st.from_regex(r"[A-Za-z0-9%/_-]{8,40}", fullmatch=True)
+token = st.from_regex(r"[A-Za-z0-9%/+=_-]{8,80}", fullmatch=True)
+# What the scan takes for a password: three or more characters up to a space or a delimiter.
+value = st.text(
+    st.characters(exclude_categories=["Z", "C"], exclude_characters="\"',;&"),
+    min_size=3,
+    max_size=30,
+)
+scheme = st.sampled_from(["https://", "http://", "https:\\/\\/", "", "//"])
+shapes = st.one_of(
+    st.builds(lambda h: f"X-Amz-Signature={h}", hexes),
+    st.builds(lambda c: f"X-Amz-Credential={c}", credential),
+    st.builds(lambda t: f"X-Amz-Security-Token={t}", token),
+    st.builds(
+        lambda s, region, key, h: (
+            f"{s}cloudformation-custom-resource-response-{region}.s3.amazonaws.com/"
+            f"{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature={h}"
+        ),
+        scheme,
+        st.sampled_from(["useast1", "euwest2", "apsoutheast2"]),
+        st.from_regex(r"[A-Za-z0-9%/:|-]{1,60}", fullmatch=True),
+        hexes,
+    ),
+    st.builds(
+        lambda word, sep, v: f"{word}{sep}{v}",
+        st.sampled_from(["password", "PASSWORD", "Password"]),
+        st.sampled_from(["=", ": ", " = ", ":", "=\t"]),
+        value,
+    ),
+)
+
+
+def _flagged(text: str) -> list[str]:
+    return hits(text) + hits(json.dumps(text))
+
+
+@settings(max_examples=REDACTION_EXAMPLES, deadline=None, derandomize=True, database=None)
+@given(before=context, secret=shapes, after=context)
+@example(before="", secret="password=\\abc", after="")  # a password starting with a backslash
+@example(before='{"dsn": "', secret="password=abc", after='\\" }')  # inside JSON text
+def test_no_secret_shape_the_scan_knows_survives_the_redaction(
+    before: str, secret: str, after: str
+) -> None:
+    text = f"{before} {secret} {after}"
+    assert _flagged(secret), f"the scan does not see {secret!r}: a weak test"
+    assert _flagged(redaction.redact(text)) == []
+
+
+def test_the_redaction_covers_json_rendered_records_too() -> None:
+    """Powertools writes JSON: a secret inside an escaped string is still caught."""
+    record: dict[str, Any] = {"message": 'dsn "password=s3cret!x" url https:\\/\\/x'}
+    assert _flagged(redaction.redact(json.dumps(record))) == []
