@@ -51,11 +51,16 @@ LAMBDA_PIP = $(PYTHON) -m pip install --quiet --no-compile --target "$(ARTIFACTS
 	--implementation cp --python-version 3.13 \
 	--only-binary=:all: --upgrade
 
+# Bytecode is compiled here, once, with the runtime's Python version: Lambda's
+# code folder is read-only, so without it every cold start compiles botocore
+# (measured: 2.4 s instead of 1.25 s). unchecked-hash, because zip archives
+# do not keep the source timestamps that ordinary .pyc files are checked against.
 define copy_package
 	mkdir -p "$(ARTIFACTS_DIR)/provider"
 	cp provider/__init__.py "$(ARTIFACTS_DIR)/provider/"
 	cp -r provider/common $(addprefix provider/,$(1)) "$(ARTIFACTS_DIR)/provider/"
 	find "$(ARTIFACTS_DIR)/provider" -name __pycache__ -prune -exec rm -rf {} +
+	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"
 endef
 
 build-ClusterProviderFunction:

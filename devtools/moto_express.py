@@ -120,10 +120,11 @@ class ExpressSemantics:
 
 _active: ExpressSemantics | None = None
 _lock = threading.Lock()
-# RDS creates a cluster atomically: of two concurrent creates under one name, one is
-# DBClusterAlreadyExistsFault. moto's server runs requests in threads; without this the
-# second would silently replace the first.
-_create_lock = threading.RLock()
+# moto's server runs requests in threads and its RDS backend is not thread-safe: a describe
+# iterating the clusters while a create adds one fails with a garbled response, and of two
+# concurrent creates under one name the second silently replaces the first (RDS answers
+# DBClusterAlreadyExistsFault). Every patched call holds this lock.
+_backend_lock = threading.RLock()
 
 
 def _settings() -> ExpressSemantics:
@@ -148,8 +149,9 @@ def _purge(backend: models.RDSBackend) -> None:
 
 def _purging(method: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(self: models.RDSBackend, *args: Any, **kwargs: Any) -> Any:
-        _purge(self)
-        return method(self, *args, **kwargs)
+        with _backend_lock:
+            _purge(self)
+            return method(self, *args, **kwargs)
 
     wrapper.__wrapped__ = method  # type: ignore[attr-defined]
     return wrapper
@@ -159,8 +161,7 @@ def _create_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
     def create(self: models.RDSBackend, kwargs: dict[str, Any]) -> Any:
         if not kwargs.get("with_express_configuration"):
             return original(self, kwargs)
-        with _create_lock:
-            return _create_express(self, original, kwargs)
+        return _create_express(self, original, kwargs)  # under _backend_lock (_purging)
 
     return create
 

@@ -17,7 +17,7 @@ from typing import Any
 from provider.common.custom_resource import CustomResource
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
-from provider.common.logging import get_logger
+from provider.common.logging import get_logger, redact
 from provider.common.responses import shorten
 from provider.migrations import properties, service
 
@@ -104,7 +104,7 @@ def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     except ProviderError as exc:
         logger.warning("Direct %s failed: %s", action or "invocation", exc.reason)
-        return {"Action": action, "Status": "FAILED", "Reason": shorten(exc.reason)}
+        return {"Action": action, "Status": "FAILED", "Reason": shorten(redact(exc.reason))}
     except Exception as exc:
         logger.exception("Unexpected error")
         return {

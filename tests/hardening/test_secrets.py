@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from devtools.simulator import LifecycleSimulator
 from provider.common import logging as redaction
+from provider.migrations import handler as migrations_handler
 from tests.conftest import CAPTURED, plant
 from tests.hardening.conftest import keep_output
 from tests.test_zz_no_secrets import hits
@@ -78,6 +79,14 @@ def test_a_failure_reason_quoting_a_password_reaches_cloudformation_redacted(
     result = sim.create({"EngineVersion": "password=hunter22"})
     assert result.status == "FAILED" and "EngineVersion" in result.reason
     assert "hunter22" not in json.dumps(result.response)
+
+
+def test_a_direct_invocation_reason_quoting_a_password_is_redacted() -> None:
+    answer = migrations_handler.handler(
+        {"Action": "plan", "Endpoint": "db.invalid", "Layout": "password=hunter22"}, None
+    )
+    assert answer is not None and answer["Status"] == "FAILED" and "Layout" in answer["Reason"]
+    assert "hunter22" not in json.dumps(answer)
 
 
 # -- the redaction covers the scan --------------------------------------------------------
