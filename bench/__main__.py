@@ -20,6 +20,7 @@ from pathlib import Path
 from bench import machine, report
 from bench.npm_peers import DEFAULT_CACHE
 from bench.stats import Row
+from devtools.cfn_local import OFFLINE_AWS_ENV
 
 SECTIONS = ("lifecycle", "coldstart", "migrations", "package")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -70,13 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server, per request
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }.items():
-        os.environ[name] = value  # never a real account
+    os.environ.update(OFFLINE_AWS_ENV)  # never a real account
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
     info = machine.describe()

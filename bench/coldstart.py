@@ -165,7 +165,7 @@ def measure(runs: int) -> list[Row]:
     """Rows for ``python -c pass``, ``import boto3`` and each handler, with and without bytecode."""
     from moto.server import ThreadedMotoServer
 
-    from devtools.cfn_local import ResponseCollector
+    from devtools.cfn_local import OFFLINE_AWS_ENV, ResponseCollector
 
     python = sys.executable
     port = _free_port()
@@ -178,10 +178,7 @@ def measure(runs: int) -> list[Row]:
             events = _events(Path(tmp), cfn.url("coldstart"))
             base_env = {
                 **os.environ,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1",
+                **OFFLINE_AWS_ENV,
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                 "PYTHONPATH": str(REPO),
             }

@@ -58,17 +58,12 @@ def main(argv: list[str]) -> int:
         float(argv[3]),
         argv[4],
     )
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }.items():
-        os.environ[name] = value
+    from devtools.cfn_local import OFFLINE_AWS_ENV, ResponseCollector
+
+    os.environ.update(OFFLINE_AWS_ENV)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from devtools.cfn_local import ResponseCollector
     from devtools.moto_express import express_semantics
     from devtools.simulator import LifecycleSimulator
 

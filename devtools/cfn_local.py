@@ -19,6 +19,13 @@ from typing import Any, ClassVar
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+# Credentials moto accepts and no real account does: every offline run sets these.
+OFFLINE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
 # Shaped like a real presigned URL, so leaks of it are caught by the secret scan.
 _FAKE_SIGNATURE = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFAKE%2F20261126%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=0f0e0d0c0b0a09080706050403020100"  # noqa: E501
 

@@ -34,7 +34,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from devtools import moto_express
-from devtools.cfn_local import REGION, ResponseCollector
+from devtools.cfn_local import OFFLINE_AWS_ENV, REGION, ResponseCollector
 from devtools.cli_errors import CliError
 from devtools.demo_output import Printer
 from devtools.embedded_pg import EmbeddedPostgres
@@ -62,10 +62,7 @@ def _environment(workspace: Path, verbose: bool) -> dict[str, str]:
     return {
         # Read when the handlers are imported: their JSON logs only with --verbose.
         "LOG_LEVEL": "INFO" if verbose else "WARNING",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
+        **OFFLINE_AWS_ENV,
         "TMPDIR": str(workspace),
         # The handlers wait in short steps (the real default is 1 s per look).
         "AURORA_EXPRESS_POLL_SECONDS": "0.25",

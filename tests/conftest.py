@@ -14,21 +14,15 @@ import os
 
 import pytest
 
+from devtools.cfn_local import OFFLINE_AWS_ENV
+
 CAPTURED: list[tuple[str, str, str]] = []  # (test id, section title, text)
 PLANTED: dict[str, str] = {}  # planted secret -> id of the test that planted it
 
 # Never reach a real account, whatever the developer's shell holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_METRICS_NAMESPACE": "AuroraExpressTests",
-    }
-)
+os.environ.update({**OFFLINE_AWS_ENV, "POWERTOOLS_METRICS_NAMESPACE": "AuroraExpressTests"})
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
