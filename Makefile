@@ -29,8 +29,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml examples/*.yaml --append-rules aurora_express_lint
-	$(BIN)/python -m devtools.schema --check
+	$(BIN)/cfn-lint template.yaml examples/*.yaml --append-rules aurora_express.lint
+	$(BIN)/python -m aurora_express.schema --check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

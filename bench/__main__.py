@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from aurora_express.local.cfn_local import OFFLINE_AWS_ENV
 from bench import machine, report
 from bench.npm_peers import DEFAULT_CACHE
 from bench.stats import Row
-from devtools.cfn_local import OFFLINE_AWS_ENV
 
 SECTIONS = ("lifecycle", "coldstart", "migrations", "package")
 RESULTS = Path(__file__).resolve().parent / "results"

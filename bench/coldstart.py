@@ -57,7 +57,7 @@ def _free_port() -> int:
 
 
 def _events(folder: Path, response_url: str) -> dict[str, Path]:
-    from devtools.cfn_local import request_event, stack_id
+    from aurora_express.local.cfn_local import request_event, stack_id
 
     common: dict[str, Any] = {
         "response_url": response_url,
@@ -165,7 +165,7 @@ def measure(runs: int) -> list[Row]:
     """Rows for ``python -c pass``, ``import boto3`` and each handler, with and without bytecode."""
     from moto.server import ThreadedMotoServer
 
-    from devtools.cfn_local import OFFLINE_AWS_ENV, ResponseCollector
+    from aurora_express.local.cfn_local import OFFLINE_AWS_ENV, ResponseCollector
 
     python = sys.executable
     port = _free_port()

@@ -7,7 +7,7 @@ connects with ``verify-full`` (``DB_SSLROOTCERT`` = the test CA), makes sure
 the database exists (as the handler does for a ``Database`` other than
 ``postgres``) and applies the Flyway folder with ``engine.migrate``.
 
-Only the SigV4 signer's clock is frozen, at ``devtools.embedded_pg.FROZEN_AT``,
+Only the SigV4 signer's clock is frozen, at ``aurora_express.local.embedded_pg.FROZEN_AT``,
 so the token made is the role's password (``time-machine`` would do it too, but
 importing it costs 80 to 170 ms, which would be charged to the engine).
 """
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# devtools.embedded_pg.FROZEN_AT, repeated: importing that module would import
+# aurora_express.local.embedded_pg.FROZEN_AT, repeated: importing that module would import
 # time-machine and trustme into the timed process (checked in bench.pgserver).
 FROZEN_AT = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
 

@@ -1,6 +1,6 @@
 """Time added to a Create and to a Delete: the provider against crhelper's README defaults.
 
-Emulated AWS (moto with ``devtools.moto_express``): a cluster that stays
+Emulated AWS (moto with ``aurora_express.local.moto_express``): a cluster that stays
 ``creating`` for D seconds and whose deletion takes D seconds. The figure is
 the time from the handler's first invocation to the response PUT on the
 ResponseURL, minus D.

@@ -2,9 +2,9 @@
 
 ``python -m bench.lifecycle_run SUBJECT SECONDS RUNS SCALE OUT`` runs RUNS
 Create + Delete cycles of ``Custom::AuroraExpress`` under ``moto.mock_aws``
-with express semantics (``devtools.moto_express``: the cluster stays
+with express semantics (``aurora_express.local.moto_express``: the cluster stays
 ``creating`` SECONDS x SCALE, deletion takes as long), through
-``devtools.simulator`` (CloudFormation + EventBridge, polls at SCALE times the
+``aurora_express.local.simulator`` (CloudFormation + EventBridge, polls at SCALE times the
 rule's rate), and writes JSON to OUT. SUBJECT is ``provider`` (the real
 handler; SCALE must be 1) or ``crhelper`` (``bench.crhelper_baseline``).
 
@@ -58,14 +58,14 @@ def main(argv: list[str]) -> int:
         float(argv[3]),
         argv[4],
     )
-    from devtools.cfn_local import OFFLINE_AWS_ENV, ResponseCollector
+    from aurora_express.local.cfn_local import OFFLINE_AWS_ENV, ResponseCollector
 
     os.environ.update(OFFLINE_AWS_ENV)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from devtools.moto_express import express_semantics
-    from devtools.simulator import LifecycleSimulator
+    from aurora_express.local.moto_express import express_semantics
+    from aurora_express.local.simulator import LifecycleSimulator
 
     emulated = seconds * scale
     cycles: list[dict[str, Any]] = []

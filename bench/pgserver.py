@@ -1,6 +1,6 @@
 """The local PostgreSQL every migration tool runs against: TLS verify-full, IAM-token login.
 
-One ``EmbeddedPostgres`` (``devtools.embedded_pg``) per bench run; a role whose
+One ``EmbeddedPostgres`` (``aurora_express.local.embedded_pg``) per bench run; a role whose
 password is the exact IAM token ``generate_db_auth_token`` gives for this
 host, port and user at the frozen instant ``FROZEN_AT``; a fresh database for
 every timed run. The peers get that token as their password; the engine makes
@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from bench import engine_run
-from devtools.embedded_pg import (
+from aurora_express.local.embedded_pg import (
     FROZEN_AT,
     TEST_ACCESS_KEY,
     TEST_SECRET_KEY,
     EmbeddedPostgres,
     iam_token,
 )
+from bench import engine_run
 
-assert engine_run.FROZEN_AT == FROZEN_AT, "bench.engine_run.FROZEN_AT must match devtools'"
+assert engine_run.FROZEN_AT == FROZEN_AT, "engine_run.FROZEN_AT must match embedded_pg's"
 
 USER = "bench"
 REGION = "us-east-1"

@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from devtools.cfn_local import OFFLINE_AWS_ENV
+from aurora_express.local.cfn_local import OFFLINE_AWS_ENV
 
 CAPTURED: list[tuple[str, str, str]] = []  # (test id, section title, text)
 PLANTED: dict[str, str] = {}  # planted secret -> id of the test that planted it

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from devtools.cfn_local import ResponseCollector
+from aurora_express.local.cfn_local import ResponseCollector
 from tests.conftest import CAPTURED, PLANTED
 
 SECRET = re.compile(

@@ -20,8 +20,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from devtools.embedded_pg import EmbeddedPostgres
-from devtools.moto_express import express_semantics
+from aurora_express.local.embedded_pg import EmbeddedPostgres
+from aurora_express.local.moto_express import express_semantics
 
 CLUSTER = "app-feature-abc-123-login"
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
     """The CLI as a process; its output goes to the suite's secret scan too."""
     done = subprocess.run(
-        [sys.executable, "-m", "devtools.cli", *argv],
+        [sys.executable, "-m", "aurora_express.cli", *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,

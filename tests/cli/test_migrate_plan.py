@@ -14,8 +14,8 @@ import pytest
 import time_machine
 from psycopg.conninfo import make_conninfo
 
-from devtools.cli import main
-from devtools.embedded_pg import FROZEN_AT, EmbeddedPostgres
+from aurora_express.cli import main
+from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from tests.cli.conftest import CLUSTER, endpoint_args, processes_in
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 import time_machine
 
-from devtools.cli import main
-from devtools.embedded_pg import FROZEN_AT, EmbeddedPostgres
+from aurora_express.cli import main
+from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from tests.cli.conftest import CLUSTER, endpoint_args
 
 

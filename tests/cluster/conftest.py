@@ -15,9 +15,9 @@ import boto3
 import moto
 import pytest
 
-from devtools.cfn_local import ResponseCollector
-from devtools.moto_express import ExpressSemantics, express_semantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.cfn_local import ResponseCollector
+from aurora_express.local.moto_express import ExpressSemantics, express_semantics
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 
 CREATE_SECONDS = 0.3

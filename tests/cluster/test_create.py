@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from devtools.moto_express import ExpressSemantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.moto_express import ExpressSemantics
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import naming
 from tests.cluster.conftest import clusters, tags
 

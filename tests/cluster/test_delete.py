@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from devtools.moto_express import ExpressSemantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.moto_express import ExpressSemantics
+from aurora_express.local.simulator import LifecycleSimulator
 from tests.cluster.conftest import clusters
 
 

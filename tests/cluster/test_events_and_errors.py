@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from devtools.cfn_local import ResponseCollector
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.cfn_local import ResponseCollector
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster.rds import explain
 from tests.cluster.conftest import clusters
 

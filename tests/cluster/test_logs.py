@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster.lifecycle import logger
 
 

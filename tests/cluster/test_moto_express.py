@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError
 from moto.rds import models
 from moto.server import ThreadedMotoServer
 
-from devtools.cfn_local import ResponseCollector
-from devtools.moto_express import ExpressSemantics, express_semantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.cfn_local import ResponseCollector
+from aurora_express.local.moto_express import ExpressSemantics, express_semantics
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 
-from devtools.moto_express import ExpressSemantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.moto_express import ExpressSemantics
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler
 from provider.common.custom_resource import STARTED_AT
 from tests.cluster.conftest import clusters

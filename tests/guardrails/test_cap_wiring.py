@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from devtools.cfn_local import ResponseCollector
-from devtools.moto_express import ExpressSemantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.cfn_local import ResponseCollector
+from aurora_express.local.moto_express import ExpressSemantics
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 from tests.guardrails.conftest import World
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devtools.cfn_local import ResponseCollector
-from devtools.moto_express import ExpressSemantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.cfn_local import ResponseCollector
+from aurora_express.local.moto_express import ExpressSemantics
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 from provider.cluster import naming
 from provider.cluster import rds as cluster_rds

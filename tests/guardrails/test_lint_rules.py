@@ -1,4 +1,4 @@
-"""The cfn-lint rules (aurora_express_lint) on good and bad sample templates."""
+"""The cfn-lint rules (aurora_express.lint) on good and bad sample templates."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import pytest
 from cfnlint.api import lint
 from cfnlint.core import get_rules
 
-from aurora_express_lint._checks import is_intrinsic, suggestion
+from aurora_express.lint._checks import is_intrinsic, suggestion
 from provider.cluster.properties import parse
 from provider.common.errors import InvalidProperty
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).parent / "templates"
-RULES = get_rules(["aurora_express_lint"], [], [])
+RULES = get_rules(["aurora_express.lint"], [], [])
 OURS = ("E9501", "E9502", "E9503", "E9504", "E9505", "W9506", "W9507")
 
 Finding = tuple[str, int, str]
@@ -158,7 +158,7 @@ def test_cli_loads_the_rules_by_module_name() -> None:
     result = _cfn_lint(
         str(TEMPLATES / "bad-capacity-order.yaml"),
         "--append-rules",
-        "aurora_express_lint",
+        "aurora_express.lint",
         cwd=ROOT,
         pythonpath=str(ROOT),
     )
@@ -170,7 +170,7 @@ def test_cli_loads_the_rules_from_the_folder_of_an_uninstalled_checkout(tmp_path
     result = _cfn_lint(
         str(TEMPLATES / "bad-getatt.yaml"),
         "--append-rules",
-        str(ROOT / "aurora_express_lint"),
+        str(ROOT / "aurora_express" / "lint"),
         cwd=tmp_path,
         pythonpath=None,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from devtools.cfn_local import LambdaContext
+from aurora_express.local.cfn_local import LambdaContext
 from provider.cluster import rds as cluster_rds
 from provider.cluster.rds import ClusterApi
 from provider.common.logging import get_logger

@@ -1,4 +1,4 @@
-"""The JSON Schemas generated from the properties models (devtools/schema.py)."""
+"""The JSON Schemas generated from the properties models (aurora_express/schema.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from cfnlint.decode.decode import decode_str
 from jsonschema import Draft202012Validator
 
-from devtools import schema
+from aurora_express import schema
 
 TEMPLATES = Path(__file__).parent / "templates"
 

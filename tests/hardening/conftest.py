@@ -21,10 +21,10 @@ import moto
 import psycopg
 import pytest
 
-from devtools.cfn_local import ResponseCollector
-from devtools.embedded_pg import EmbeddedPostgres
-from devtools.moto_express import ExpressSemantics, express_semantics
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.cfn_local import ResponseCollector
+from aurora_express.local.embedded_pg import EmbeddedPostgres
+from aurora_express.local.moto_express import ExpressSemantics, express_semantics
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 from tests.conftest import record_output
 from tests.hardening.faults import RdsFaults

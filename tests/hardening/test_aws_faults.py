@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from devtools.moto_express import ExpressSemantics
-from devtools.simulator import LifecycleSimulator, SimulationResult
+from aurora_express.local.moto_express import ExpressSemantics
+from aurora_express.local.simulator import LifecycleSimulator, SimulationResult
 from provider.cluster import naming
 from tests.hardening.conftest import clusters, instances
 from tests.hardening.faults import RdsFaults

@@ -25,8 +25,8 @@ import pytest
 import time_machine
 from psycopg import sql
 
-from devtools.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
-from devtools.embedded_pg import FROZEN_AT, EmbeddedPostgres
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from provider.common.errors import ProviderError
 from provider.migrations import engine, handler, layouts, service
 from provider.migrations.engine import MigrationSet, Options

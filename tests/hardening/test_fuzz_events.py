@@ -25,8 +25,8 @@ import stamina
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.cfn_local import LambdaContext, ResponseCollector
-from devtools.moto_express import express_semantics
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector
+from aurora_express.local.moto_express import express_semantics
 from provider.cluster import handler as cluster_handler
 from provider.common.responses import MAX_BODY_BYTES
 from provider.migrations import handler as migrations_handler

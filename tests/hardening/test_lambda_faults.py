@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from moto.rds.models import rds_backends
 
-from devtools.cfn_local import ResponseCollector, request_event
-from devtools.moto_express import ExpressSemantics
-from devtools.simulator import (
+from aurora_express.local.cfn_local import ResponseCollector, request_event
+from aurora_express.local.moto_express import ExpressSemantics
+from aurora_express.local.simulator import (
     RESOURCE_TYPE,
     LifecycleSimulator,
     SimulationResult,

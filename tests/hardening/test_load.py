@@ -13,9 +13,13 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from devtools.cfn_local import ResponseCollector
-from devtools.moto_express import express_semantics
-from devtools.simulator import LifecycleSimulator, SimulationResult, ensure_placeholder_function
+from aurora_express.local.cfn_local import ResponseCollector
+from aurora_express.local.moto_express import express_semantics
+from aurora_express.local.simulator import (
+    LifecycleSimulator,
+    SimulationResult,
+    ensure_placeholder_function,
+)
 from tests.hardening.conftest import REGION, lambda_environment
 
 STACKS = 50

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import naming
 from tests.hardening.conftest import clusters, tags
 from tests.hardening.faults import RdsFaults

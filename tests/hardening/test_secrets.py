@@ -20,7 +20,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from devtools.simulator import LifecycleSimulator
+from aurora_express.local.simulator import LifecycleSimulator
 from provider.common import logging as redaction
 from provider.migrations import handler as migrations_handler
 from tests.conftest import CAPTURED, plant

@@ -26,7 +26,12 @@ from typing import Any
 import boto3
 import time_machine
 
-from devtools.embedded_pg import FROZEN_AT, TEST_ACCESS_KEY, TEST_SECRET_KEY, EmbeddedPostgres
+from aurora_express.local.embedded_pg import (
+    FROZEN_AT,
+    TEST_ACCESS_KEY,
+    TEST_SECRET_KEY,
+    EmbeddedPostgres,
+)
 from provider.migrations import connect, engine, layouts
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import from_directory

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import time_machine
 
-from devtools.embedded_pg import FROZEN_AT, EmbeddedPostgres
+from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from provider.migrations import connect, engine, layouts
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import SourceFiles

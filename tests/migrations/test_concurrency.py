@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from devtools.embedded_pg import EmbeddedPostgres
+from aurora_express.local.embedded_pg import EmbeddedPostgres
 from tests.migrations.conftest import USER, history, mset, run, tables
 
 ROOT = Path(__file__).resolve().parents[2]

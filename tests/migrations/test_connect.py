@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from devtools.embedded_pg import EmbeddedPostgres
+from aurora_express.local.embedded_pg import EmbeddedPostgres
 from provider.migrations import connect
 from provider.migrations.connect import ConnectFailed, DatabaseMissing, Target
 from tests.migrations.conftest import USER

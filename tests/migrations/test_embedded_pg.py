@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import time_machine
 
-from devtools.embedded_pg import FROZEN_AT, EmbeddedPostgres
+from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from tests.migrations.conftest import USER
 
 

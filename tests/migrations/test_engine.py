@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from devtools.embedded_pg import EmbeddedPostgres
+from aurora_express.local.embedded_pg import EmbeddedPostgres
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.migrations import engine

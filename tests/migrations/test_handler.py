@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from devtools.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
-from devtools.embedded_pg import EmbeddedPostgres
-from devtools.simulator import ensure_placeholder_function
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local.embedded_pg import EmbeddedPostgres
+from aurora_express.local.simulator import ensure_placeholder_function
 from provider.migrations import handler, service
 from tests.migrations.conftest import USER, history, tables
 

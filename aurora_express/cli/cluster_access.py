@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from devtools.cli_errors import CliError
+from aurora_express.cli.errors import CliError
 from provider.cluster.naming import normalize
 from provider.migrations import connect
 from provider.migrations.connect import Target

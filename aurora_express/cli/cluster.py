@@ -21,9 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from devtools import cluster_access
-from devtools.cli_errors import CliError
-from devtools.cluster_access import Target
+from aurora_express.cli import cluster_access
+from aurora_express.cli.cluster_access import Target
+from aurora_express.cli.errors import CliError
 
 # What psql could otherwise pick up from the caller's shell and use instead.
 _INHERITED_SECRETS = ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE")

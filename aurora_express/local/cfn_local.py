@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
+from aurora_express.cfn_values import stringify
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # Credentials moto accepts and no real account does: every offline run sets these.
@@ -114,19 +116,6 @@ class ResponseCollector:
                     return None
                 self._cond.wait(left)
             return self._responses[key][0]
-
-
-def stringify(value: Any) -> Any:
-    """What CloudFormation makes of a template value: every scalar a string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return {k: stringify(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [stringify(v) for v in value]
-    if value is None:
-        return value
-    return str(value)
 
 
 def stack_id(stack_name: str, region: str = REGION, account: str = ACCOUNT) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 
 import boto3
 
-from devtools.cfn_local import (
+from aurora_express.local.cfn_local import (
     ACCOUNT,
     REGION,
     LambdaContext,

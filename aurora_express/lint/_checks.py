@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aurora_express_lint._kinds import ResourceKind, kinds
-from devtools.cfn_local import stringify
+from aurora_express.cfn_values import stringify
+from aurora_express.lint._kinds import ResourceKind, kinds
 from provider.cluster.plan import ClusterState
 from provider.cluster.properties import RESOURCE_TYPE as CLUSTER_TYPE
 from provider.common.errors import InvalidProperty

@@ -23,7 +23,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from devtools.cli_errors import CliError
+from aurora_express.cli import extras
+from aurora_express.cli.errors import CliError
 
 PROG = "aurora-express"
 
@@ -200,31 +201,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_migrate(args: argparse.Namespace) -> int:
-    from devtools import cli_migrate  # noqa: PLC0415
+    if args.local:
+        extras.require("local", "migrate --local")
+    from aurora_express.cli import migrate as cli_migrate  # noqa: PLC0415
 
     return cli_migrate.migrate(args)
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from devtools import cli_migrate  # noqa: PLC0415
+    from aurora_express.cli import migrate as cli_migrate  # noqa: PLC0415
 
     return cli_migrate.plan(args)
 
 
 def _run_token(args: argparse.Namespace) -> int:
-    from devtools import cli_cluster  # noqa: PLC0415
+    from aurora_express.cli import cluster as cli_cluster  # noqa: PLC0415
 
     return cli_cluster.token(args)
 
 
 def _run_psql(args: argparse.Namespace) -> int:
-    from devtools import cli_cluster  # noqa: PLC0415
+    from aurora_express.cli import cluster as cli_cluster  # noqa: PLC0415
 
     return cli_cluster.psql(args)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from devtools import demo  # noqa: PLC0415
+    extras.require("local", "demo")
+    from aurora_express.local import demo  # noqa: PLC0415
 
     return demo.run(creating_seconds=args.creating_seconds, verbose=args.verbose)
 

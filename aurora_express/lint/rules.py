@@ -1,10 +1,11 @@
 """cfn-lint rules for templates that use ``Custom::AuroraExpress`` and
 ``Custom::AuroraExpressMigrations``.
 
-Load them with ``cfn-lint --append-rules aurora_express_lint template.yaml``:
-cfn-lint imports the installed package by name, or, run from a checkout where
-``aurora_express_lint`` is a folder, loads this file from it. The checks
-themselves are in ``_checks`` (pure); these classes only report them.
+Load them with ``cfn-lint --append-rules aurora_express.lint template.yaml``
+(the ``[lint]`` extra): cfn-lint imports the installed package by name, or,
+given the folder of a checkout that is not installed
+(``--append-rules path/to/aurora_express/lint``), loads this file from it. The
+checks themselves are in ``_checks`` (pure); these classes only report them.
 
 | rule  | finds |
 | ----- | ----- |
@@ -23,16 +24,16 @@ import sys
 from pathlib import Path as _FilePath
 
 try:
-    import aurora_express_lint as _package  # noqa: F401 (is the package importable?)
+    import aurora_express as _package  # noqa: F401 (is the package importable?)
 except ModuleNotFoundError as exc:  # loaded by file from a checkout that is not installed
-    if exc.name != "aurora_express_lint":
+    if exc.name != "aurora_express":
         raise
-    sys.path.insert(0, str(_FilePath(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(_FilePath(__file__).resolve().parents[2]))
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from aurora_express_lint._checks import (
+from aurora_express.lint._checks import (
     Problem,
     ProblemKind,
     attribute_problems,

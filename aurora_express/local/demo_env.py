@@ -33,11 +33,11 @@ from unittest import mock
 import boto3
 from moto.server import ThreadedMotoServer
 
-from devtools import moto_express
-from devtools.cfn_local import OFFLINE_AWS_ENV, REGION, ResponseCollector
-from devtools.cli_errors import CliError
-from devtools.demo_output import Printer
-from devtools.embedded_pg import EmbeddedPostgres
+from aurora_express.cli.errors import CliError
+from aurora_express.local import moto_express
+from aurora_express.local.cfn_local import OFFLINE_AWS_ENV, REGION, ResponseCollector
+from aurora_express.local.demo_output import Printer
+from aurora_express.local.embedded_pg import EmbeddedPostgres
 
 BUCKET = "aurora-express-demo-sources"
 MODIFY_SECONDS = 1.0  # a capacity change leaves the cluster 'modifying' this long

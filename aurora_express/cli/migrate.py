@@ -29,8 +29,8 @@ from typing import Any
 import boto3
 import psycopg
 
-from devtools import cluster_access, schema_summary
-from devtools.cli_errors import EXIT_USAGE, CliError
+from aurora_express.cli import cluster_access, schema_summary
+from aurora_express.cli.errors import EXIT_USAGE, CliError
 from provider.common.errors import ProviderError
 from provider.migrations import connect, engine, layouts, sources
 from provider.migrations.engine import MigrationSet, Options, Result
@@ -135,7 +135,7 @@ def _dsn_connection(dsn: str) -> Iterator[psycopg.Connection[Any]]:
 
 @contextmanager
 def _local_connection(database: str) -> Iterator[psycopg.Connection[Any]]:
-    from devtools.embedded_pg import EmbeddedPostgres  # noqa: PLC0415 (dev extra)
+    from aurora_express.local.embedded_pg import EmbeddedPostgres  # noqa: PLC0415 (dev extra)
 
     print("Starting a throwaway PostgreSQL 18 ...", file=sys.stderr)
     with EmbeddedPostgres() as pg:

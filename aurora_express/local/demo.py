@@ -2,7 +2,7 @@
 
 The handlers are the ones ``template.yaml`` deploys
 (``provider.cluster.handler.handler``, ``provider.migrations.handler.handler``),
-called as CloudFormation and EventBridge would call them (``devtools.simulator``):
+called as CloudFormation and EventBridge would call them (``aurora_express.local.simulator``):
 
 1. Create ``Db`` (``Custom::AuroraExpress``): moto with the express extension
    keeps the cluster ``creating`` for a few seconds, as RDS does;
@@ -38,16 +38,17 @@ import boto3
 import psycopg
 import time_machine
 
-from devtools import cfn_local, cluster_access
-from devtools.cfn_local import REGION
-from devtools.demo_output import Printer, progress
-from devtools.embedded_pg import FROZEN_AT
-from devtools.simulator import LifecycleSimulator, SimulationResult
+from aurora_express.cli import cluster_access
+from aurora_express.local import cfn_local
+from aurora_express.local.cfn_local import REGION
+from aurora_express.local.demo_output import Printer, progress
+from aurora_express.local.embedded_pg import FROZEN_AT
+from aurora_express.local.simulator import LifecycleSimulator, SimulationResult
 from provider.cluster.naming import normalize
 from provider.migrations.connect import Target
 
 if TYPE_CHECKING:
-    from devtools.demo_env import World
+    from aurora_express.local.demo_env import World
 
 BRANCH = "feature/ABC-123_Login"
 REVISION = "4f2a9c1"  # what a CI job would pass as GitSha
@@ -350,7 +351,7 @@ def run(*, creating_seconds: float = 3.0, verbose: bool = False) -> int:
     printer.line()
     printer.line(printer.bold("Starting"))
     # moto takes seconds to import: the banner shows first.
-    from devtools.demo_env import world  # noqa: PLC0415
+    from aurora_express.local.demo_env import world  # noqa: PLC0415
 
     try:
         with _sigterm_as_interrupt():

@@ -1,6 +1,6 @@
 """JSON Schemas of both resource types' properties, generated from the providers' models.
 
-``python -m devtools.schema`` writes ``schemas/*.json``; ``--check`` fails
+``python -m aurora_express.schema`` writes ``schemas/*.json``; ``--check`` fails
 when they differ from what the models give (CI runs it, so the schemas
 cannot drift from the handlers). The schemas describe what a template author
 writes, not what the handler receives: a number or boolean may also be given
@@ -8,7 +8,7 @@ as its string (CloudFormation sends strings anyway), and any property may be
 an intrinsic function (``Ref``, ``Fn::Sub``, ...), which no schema can judge.
 Checks the model makes in code (half steps of capacity, durations, the
 MinCapacity/MaxCapacity order) are not in the schema: the lint rules
-(``aurora_express_lint``) run that code.
+(``aurora_express.lint``) run that code.
 """
 
 from __future__ import annotations
@@ -147,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(text)
         print(f"wrote {path}")
     if stale:
-        print(f"out of date (run python -m devtools.schema): {', '.join(stale)}", file=sys.stderr)
+        print(
+            f"out of date (run python -m aurora_express.schema): {', '.join(stale)}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
