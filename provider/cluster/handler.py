@@ -15,9 +15,9 @@ from typing import Any
 from provider.cluster import lifecycle
 from provider.cluster.rds import ClusterApi, new_client
 from provider.common.custom_resource import CustomResource
+from provider.common.logging import function_logger
 
-logger = lifecycle.logger
-helper = CustomResource()
+logger = function_logger("aurora-express-cluster")
 _apis: dict[tuple[str | None, str | None], ClusterApi] = {}
 
 Operation = Callable[[lifecycle.Request, ClusterApi], lifecycle.Outcome | None]
@@ -33,6 +33,14 @@ def api() -> ClusterApi:
     if key not in _apis:
         _apis[key] = ClusterApi(new_client(key[1]))
     return _apis[key]
+
+
+def _created_by(event: dict[str, Any], context: Any) -> str | None:
+    request = lifecycle.Request.from_event(event, context, started_at=helper.started_at())
+    return lifecycle.created_by(request, api())
+
+
+helper = CustomResource(created_by=_created_by)
 
 
 def _run(operation: Operation, event: dict[str, Any], context: Any) -> str | None:

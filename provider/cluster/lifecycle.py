@@ -10,6 +10,7 @@ shortly before CloudFormation's own timeout ends in ``FAILED``.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,9 +22,8 @@ from provider.cluster.properties import ClusterProperties, parse
 from provider.cluster.rds import ALREADY_EXISTS, INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
 from provider.common.deadline import Deadline, LambdaContextLike
 from provider.common.errors import InvalidProperty, ProviderError
-from provider.common.logging import get_logger
 
-logger = get_logger("aurora-express-cluster")
+logger = logging.getLogger(__name__)
 
 CLOUDFORMATION_TIMEOUT = 3600  # seconds, unless the resource sets ServiceTimeout
 # crhelper answers FAILED 0.5 s before the Lambda's timeout: stop well before it.
@@ -258,31 +258,24 @@ def _ensure(
 
 def create(req: Request, api: ClusterApi) -> Outcome | None:
     """Create: a new cluster (or the one a repeated delivery created), available, answered."""
+    props = parse(req.raw_properties)
+    identifier = props.normalized_identifier or req.derived_identifier()
+    return _ensure(req, api, identifier, props, None)
+
+
+def created_by(req: Request, api: ClusterApi) -> str | None:
+    """What a failed Create left behind: the cluster, if this resource owns one, so the
+    stack's Delete removes it (``boundary.failed_physical_id`` asks)."""
     try:
         props = parse(req.raw_properties)
-    except ProviderError as exc:
-        exc.physical_id = naming.create_failed_id(req.request_id)
-        raise
+    except ProviderError:
+        return None  # refused before any AWS call
     identifier = props.normalized_identifier or req.derived_identifier()
-    try:
-        return _ensure(req, api, identifier, props, None)
-    except ProviderError as exc:
-        exc.physical_id = _failed_create_id(req, api, identifier)
-        raise
-
-
-def _failed_create_id(req: Request, api: ClusterApi, identifier: str) -> str:
-    """The physical id of a failed Create: the cluster if this resource owns one, so the
-    stack's Delete removes it; otherwise an id whose Delete is a no-op."""
     try:
         state = api.find(identifier)
     except ProviderError:
-        state = None
-    return (
-        identifier
-        if state is not None and req.owns(state)
-        else naming.create_failed_id(req.request_id)
-    )
+        return None
+    return identifier if state is not None and req.owns(state) else None
 
 
 # -- update -----------------------------------------------------------------------
@@ -304,22 +297,18 @@ def update(req: Request, api: ClusterApi) -> Outcome | None:
     replaced_by = plan.replacement_property(old, props, current)
     if replaced_by:
         return _replace(req, api, replaced_by, props, old)
-    try:
-        state = api.find(current) if naming.is_valid(current) else None
-        if state is None:
-            raise ProviderError(
-                f"Cluster {current} does not exist any more, so it cannot be updated; "
-                "remove the resource from the template or restore the cluster."
-            )
-        if not req.owns(state):
-            raise ProviderError(
-                f"Cluster {current} is not owned by this stack's {req.logical_id} "
-                "(its aurora-express tags differ), so it is left alone."
-            )
-        return converge(req, api, current, props, old)
-    except ProviderError as exc:
-        exc.physical_id = current
-        raise
+    state = api.find(current) if naming.is_valid(current) else None
+    if state is None:
+        raise ProviderError(
+            f"Cluster {current} does not exist any more, so it cannot be updated; "
+            "remove the resource from the template or restore the cluster."
+        )
+    if not req.owns(state):
+        raise ProviderError(
+            f"Cluster {current} is not owned by this stack's {req.logical_id} "
+            "(its aurora-express tags differ), so it is left alone."
+        )
+    return converge(req, api, current, props, old)
 
 
 def _replace(
@@ -345,10 +334,9 @@ def _replace(
     try:
         return _ensure(req, api, identifier, props, old)
     except ProviderError as exc:
-        exc.physical_id = current
-        if _start_cleanup(req, api, identifier):
-            exc.reason = f"{exc.reason} The new cluster {identifier} is being deleted."
-        raise
+        if not _start_cleanup(req, api, identifier):
+            raise
+        raise ProviderError(f"{exc.reason} The new cluster {identifier} is being deleted.") from exc
 
 
 def _start_cleanup(req: Request, api: ClusterApi, identifier: str) -> bool:
@@ -403,23 +391,17 @@ def delete(req: Request, api: ClusterApi) -> Outcome | None:
             extra={"cluster": identifier},
         )
         return done
-    try:
-        state = api.find(identifier)
-        if state is None:
-            logger.info("No cluster to delete: it does not exist", extra={"cluster": identifier})
-            return done
-        if not req.owns(state):
-            logger.warning(
-                "Not deleting a cluster this resource does not own", extra={"cluster": identifier}
-            )
-            return done
-        snapshot = (
-            plan.final_snapshot_id(identifier, req.started_at) if mode == "Snapshot" else None
+    state = api.find(identifier)
+    if state is None:
+        logger.info("No cluster to delete: it does not exist", extra={"cluster": identifier})
+        return done
+    if not req.owns(state):
+        logger.warning(
+            "Not deleting a cluster this resource does not own", extra={"cluster": identifier}
         )
-        return _delete_until_gone(req, api, state, snapshot)
-    except ProviderError as exc:
-        exc.physical_id = identifier
-        raise
+        return done
+    snapshot = plan.final_snapshot_id(identifier, req.started_at) if mode == "Snapshot" else None
+    return _delete_until_gone(req, api, state, snapshot)
 
 
 def _delete_until_gone(

@@ -26,8 +26,6 @@ RESERVED_TAG_PREFIX = "aurora-express:"
 
 # A physical id given to a Create that failed before any cluster existed: the
 # colons make it an invalid RDS identifier, so its later Delete is a no-op.
-CREATE_FAILED_PREFIX = "aurora-express:create-failed:"
-
 _VALID = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
 
 
@@ -86,11 +84,6 @@ def stack_name(stack_id: str) -> str:
     """The stack name inside a CloudFormation stack ARN (the id itself if not an ARN)."""
     parts = stack_id.split("/")
     return parts[1] if len(parts) >= 3 else stack_id
-
-
-def create_failed_id(request_id: str) -> str:
-    """The physical id of a Create that failed before creating anything."""
-    return f"{CREATE_FAILED_PREFIX}{request_id}"
 
 
 def ownership_tags(stack_id: str, logical_id: str) -> dict[str, str]:

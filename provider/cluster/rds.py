@@ -45,8 +45,8 @@ _QUOTA_CODES = {
 class RdsError(ProviderError):
     """An RDS call that failed; ``code`` is the AWS error code (for decisions)."""
 
-    def __init__(self, reason: str, *, code: str, physical_id: str | None = None) -> None:
-        super().__init__(reason, physical_id=physical_id)
+    def __init__(self, reason: str, *, code: str) -> None:
+        super().__init__(reason)
         self.code = code
 
 

@@ -6,9 +6,11 @@ What changes from crhelper's defaults, and why:
   with poll handlers always schedules an EventBridge poll (one minute at the
   least) before answering; here a handler returns the physical id when done
   and ``None`` to hand the rest over to crhelper's scheduled polling.
-- Every exception is turned into ``FAILED`` here and only here: a
-  ``ProviderError`` with its own reason (and the physical id of what it had
-  created), anything else with a generic reason and a logged traceback.
+- Every exception is turned into ``FAILED`` by ``boundary``: a
+  ``ProviderError`` with its own reason, anything else with a generic reason
+  and a logged traceback; the physical id of a failed request follows
+  ``boundary.failed_physical_id`` (a failed Create asks ``created_by`` what it
+  left behind).
 - The response is fitted (reason under 240 characters, body under 4096
   bytes) and PUT with a bounded retry; crhelper's sender loops forever.
 - No 120-second sleep before answering a Delete, no DEBUG log of the event
@@ -28,9 +30,8 @@ from typing import Any
 import boto3
 from crhelper import CfnResource, resource_helper
 
-from provider.common import responses
+from provider.common import boundary, responses
 from provider.common.cfn_response import ResponseNotDelivered, put_response
-from provider.common.errors import ProviderError
 from provider.common.logging import install_redaction
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,10 @@ class CustomResource(CfnResource):
     _response_url: str
     _send_response: bool
 
-    def __init__(self, *, polling_interval_minutes: int = 1) -> None:
+    def __init__(
+        self, *, polling_interval_minutes: int = 1, created_by: boundary.CreatedBy | None = None
+    ) -> None:
+        self._created_by = created_by
         install_redaction()  # crhelper logs exceptions through the root logger
         with _no_eager_clients():
             super().__init__(
@@ -183,17 +187,10 @@ class CustomResource(CfnResource):
     def _wrap_function(self, func: Handler | None) -> None:
         try:
             self.PhysicalResourceId = (func(self._event, self._context) if func else "") or ""
-        except ProviderError as exc:
-            logger.warning("Request failed: %s", exc.reason)
-            self.Status, self.Reason = FAILED, exc.reason
-            if exc.physical_id:
-                self.PhysicalResourceId = exc.physical_id
         except Exception as exc:
-            logger.exception("Unexpected error")
-            self.Status = FAILED
-            self.Reason = (
-                f"Internal error ({type(exc).__name__}) in the provider; "
-                "its CloudWatch log has the details."
+            self.Status, self.Reason = FAILED, boundary.failure_reason(exc)
+            self.PhysicalResourceId = boundary.failed_physical_id(
+                self._event, self._context, self._created_by
             )
 
     def _polling_init(self, event: dict[str, Any]) -> None:
@@ -217,10 +214,8 @@ class CustomResource(CfnResource):
             "Data": data,
             "NoEcho": self.NoEcho,
         }
-        if not body["PhysicalResourceId"]:
-            body["PhysicalResourceId"] = (
-                self._event.get("PhysicalResourceId") or self.LogicalResourceId
-            )
+        if not body["PhysicalResourceId"]:  # refused before any handler ran
+            body["PhysicalResourceId"] = boundary.failed_physical_id(self._event)
         try:
             put_response(self._response_url, responses.fit(body))
         except ResponseNotDelivered as exc:

@@ -1,5 +1,11 @@
 """Structured logs (Powertools Logger, JSON) with secrets scrubbed before they are written.
 
+Library modules log with ``logging.getLogger(__name__)`` and know nothing of
+Powertools; a Lambda handler module calls ``function_logger`` once, which
+gives every ``provider.*`` logger the function's JSON handler (with the
+request's keys). Without it (the CLI, a test), ``provider.*`` records reach
+whatever the caller configured, by their own names.
+
 Every record is scrubbed as it is made (``install_redaction``): a SigV4
 signature or credential, an auth token, a presigned ResponseURL or a
 password never reaches a log line, whichever module wrote it.
@@ -13,6 +19,9 @@ import re
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+PACKAGE = "provider"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Presigned URLs (the ResponseURL) and RDS auth tokens are SigV4 query strings.
@@ -77,11 +86,17 @@ def install_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def get_logger(service: str, **keys: Any) -> Logger:
-    """A JSON Logger for ``service``; every record in the process is redacted."""
+def function_logger(service: str) -> Logger:
+    """The Lambda function's JSON logger, also writing every ``provider.*`` record.
+
+    For handler modules only. In one process that imports several handlers
+    (tests, the demo) the last one's handler writes ``provider.*`` records.
+    """
     install_redaction()
-    logger = Logger(service=service, level=os.getenv("LOG_LEVEL", "INFO"), **keys)
-    logger.addFilter(_ScrubExtras())
+    logger = Logger(service=service, level=os.getenv("LOG_LEVEL", "INFO"))
+    logger.registered_handler.addFilter(_ScrubExtras())
+    logging.getLogger(PACKAGE)  # registered, so that Powertools finds it
+    copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE})
     return logger
 
 

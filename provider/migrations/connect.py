@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -27,10 +28,9 @@ import stamina
 from psycopg import sql
 
 from provider.common.errors import ProviderError
-from provider.common.logging import get_logger, redact
+from provider.common.logging import redact
 
-# A child of the handler's logger: its lines carry the request's keys.
-logger = get_logger("aurora-express-migrations", child=True)
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT = 300.0
 ATTEMPT_TIMEOUT = 10  # seconds for one TCP + TLS + auth handshake

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,15 +41,13 @@ from psycopg import sql
 
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
-from provider.common.logging import get_logger
 from provider.common.responses import shorten
 from provider.migrations import history
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
 from provider.migrations.plan import Plan, SeedMode, make_plan
 
-# A child of the handler's logger: its lines carry the request's keys.
-logger = get_logger("aurora-express-migrations", child=True)
+logger = logging.getLogger(__name__)
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"

@@ -14,14 +14,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from provider.common.boundary import direct_invocation
 from provider.common.custom_resource import CustomResource
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
-from provider.common.logging import get_logger, redact
-from provider.common.responses import shorten
+from provider.common.logging import function_logger
 from provider.migrations import properties, service
 
-logger = get_logger("aurora-express-migrations")
+logger = function_logger("aurora-express-migrations")
 helper = CustomResource()
 clients = service.Clients()
 
@@ -88,31 +88,19 @@ def delete(event: dict[str, Any], context: Any) -> str:
     return str(event.get("PhysicalResourceId") or event.get("LogicalResourceId") or "none")
 
 
+@direct_invocation
 def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """``{"Action": ..., <properties>}`` -> JSON; failures are JSON too, never a stack trace."""
+    """``{"Action": ..., <properties>}`` -> JSON; failures are JSON too (``direct_invocation``)."""
     action = str(event.get("Action", "")).lower()
+    if action not in ACTIONS:
+        raise ProviderError("Action must be plan, status or migrate.")
     request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
-    try:
-        if action not in ACTIONS:
-            raise ProviderError("Action must be plan, status or migrate.")
-        raw = {k: v for k, v in event.items() if k not in ("Action", "AppliedBy")}
-        props = properties.parse(raw)
-        applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
-        deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
-        _, body = service.run(
-            props, action, applied_by=applied_by, clients=clients, deadline=deadline
-        )
-    except ProviderError as exc:
-        logger.warning("Direct %s failed: %s", action or "invocation", exc.reason)
-        return {"Action": action, "Status": "FAILED", "Reason": shorten(redact(exc.reason))}
-    except Exception as exc:
-        logger.exception("Unexpected error")
-        return {
-            "Action": action,
-            "Status": "FAILED",
-            "Reason": f"Internal error ({type(exc).__name__}); see the function's log.",
-        }
-    return {"Action": action, "Status": "SUCCESS", **body}
+    raw = {k: v for k, v in event.items() if k not in ("Action", "AppliedBy")}
+    props = properties.parse(raw)
+    applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
+    deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
+    _, body = service.run(props, action, applied_by=applied_by, clients=clients, deadline=deadline)
+    return body
 
 
 def handler(event: Any, context: Any) -> dict[str, Any] | None:

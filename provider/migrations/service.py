@@ -8,6 +8,7 @@ engine. AWS clients are passed in, so tests hand it moto's.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -16,14 +17,12 @@ from typing import Any
 import boto3
 
 from provider.common.deadline import Deadline
-from provider.common.logging import get_logger
 from provider.migrations import connect, engine, layouts, sources
 from provider.migrations.engine import MigrationSet, Options, Result
 from provider.migrations.plan import make_plan
 from provider.migrations.properties import MigrationsProperties
 
-# A child of the handler's logger: its lines carry the request's keys.
-logger = get_logger("aurora-express-migrations", child=True)
+logger = logging.getLogger(__name__)
 
 _ENDPOINT_REGION = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.rds\.amazonaws\.com\.?$")
 

@@ -15,11 +15,11 @@ from aws_lambda_powertools import Metrics
 
 from provider.cluster import rds
 from provider.cluster.rds import ClusterApi
-from provider.common.logging import get_logger
+from provider.common.logging import function_logger
 from provider.reaper import report, stacks, sweep
 
 SERVICE = "aurora-express-reaper"
-logger = get_logger(SERVICE)
+logger = function_logger(SERVICE)
 metrics = Metrics(
     service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AuroraExpress")
 )

@@ -11,19 +11,22 @@ from typing import Any
 import pytest
 
 from aurora_express.local.simulator import LifecycleSimulator
-from provider.cluster.lifecycle import logger
+from provider.cluster.handler import logger
 
 
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
-    """What the provider's Powertools logger writes, formatted by its own JSON formatter."""
+    """What the function's Powertools logger writes, with its own JSON formatter: its own
+    lines and every ``provider.*`` module's."""
     sink = io.StringIO()
     handler = logging.StreamHandler(sink)
     handler.setFormatter(logger.registered_formatter)
-    std = logging.getLogger(logger.name)
-    std.addHandler(handler)
+    loggers = [logging.getLogger(logger.name), logging.getLogger("provider")]
+    for std in loggers:
+        std.addHandler(handler)
     yield sink
-    std.removeHandler(handler)
+    for std in loggers:
+        std.removeHandler(handler)
 
 
 def _our_lines(text: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provider.cluster import naming
+from provider.common import boundary
 
 
 def test_a_branch_name_becomes_a_valid_identifier() -> None:
@@ -73,7 +74,7 @@ def test_the_stack_name_is_read_from_a_stack_arn() -> None:
 
 
 def test_a_failed_create_id_is_not_a_cluster_identifier() -> None:
-    assert not naming.is_valid(naming.create_failed_id("req-1"))
+    assert not naming.is_valid(boundary.create_failed_id("req-1"))
 
 
 def test_ownership_needs_both_stack_and_logical_id() -> None:

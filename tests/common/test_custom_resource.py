@@ -46,8 +46,8 @@ def _event(collector: ResponseCollector, key: str, **overrides: Any) -> dict[str
     return event
 
 
-def _resource(create: Any, poll_create: Any = None) -> CustomResource:
-    resource = CustomResource()
+def _resource(create: Any, poll_create: Any = None, created_by: Any = None) -> CustomResource:
+    resource = CustomResource(created_by=created_by)
     resource.create(create)
     if poll_create:
         resource.poll_create(poll_create)
@@ -97,9 +97,10 @@ def test_a_provider_error_fails_with_its_reason_and_the_id_of_what_it_made(
     aws: None, collector: ResponseCollector
 ) -> None:
     def create(event: dict[str, Any], context: Any) -> str:
-        raise ProviderError("Cluster db-1 ended in state failed.", physical_id="db-1")
+        raise ProviderError("Cluster db-1 ended in state failed.")
 
-    _resource(create)(_event(collector, "c"), LambdaContext(function_name=FUNCTION))
+    resource = _resource(create, created_by=lambda event, context: "db-1")  # what it left behind
+    resource(_event(collector, "c"), LambdaContext(function_name=FUNCTION))
     body = _answer(collector, "c")
     assert body["Status"] == "FAILED"
     assert body["Reason"] == "Cluster db-1 ended in state failed."

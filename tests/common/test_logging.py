@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from provider.common.logging import get_logger, install_redaction, redact
+from provider.common.logging import function_logger, install_redaction, redact
 
 TOKEN = (
     "db.example.com:5432/?Action=connect&DBUser=postgres&X-Amz-Algorithm=AWS4-HMAC-SHA256"
@@ -62,7 +62,7 @@ def test_any_logger_s_arguments_extras_and_tracebacks_are_scrubbed() -> None:
 def test_the_powertools_logger_writes_json_without_secrets(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    logger = get_logger("tests-redaction")
+    logger = function_logger("tests-redaction")
     logger.info("connecting", extra={"dsn": f"host=db password=hunter2 {TOKEN}"})
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["message"] == "connecting"

@@ -14,7 +14,7 @@ import pytest
 from aurora_express.local.cfn_local import LambdaContext
 from provider.cluster import rds as cluster_rds
 from provider.cluster.rds import ClusterApi
-from provider.common.logging import get_logger
+from provider.common.logging import function_logger
 from provider.reaper import handler as reaper_handler
 from provider.reaper import stacks, sweep
 from provider.reaper.classify import ON_DELETE_TAG, Action, Category, Verdict
@@ -151,7 +151,7 @@ def invoke(monkeypatch: pytest.MonkeyPatch, armed: str | None) -> dict[str, Any]
 
     (Powertools binds a logger to the stdout of its creation: a new name, a new handler.)
     """
-    logger = get_logger(f"aurora-express-reaper-{uuid.uuid4().hex[:8]}")
+    logger = function_logger(f"aurora-express-reaper-{uuid.uuid4().hex[:8]}")
     monkeypatch.setattr(reaper_handler, "logger", logger)
     if armed is None:
         monkeypatch.delenv("REAPER_ARMED", raising=False)
