@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/aurora-express demo
 
 lint: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

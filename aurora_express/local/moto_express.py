@@ -46,6 +46,7 @@ from typing import Any
 from moto.rds import models
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
+    DBClusterToBeDeletedHasActiveMembers,
     InvalidDBClusterStateFault,
     InvalidParameterCombination,
     RDSClientError,
@@ -132,7 +133,8 @@ def _settings() -> ExpressSemantics:
 
 
 def _timeline(obj: Any) -> _Timeline | None:
-    return obj.__dict__.get("_express")
+    found: _Timeline | None = obj.__dict__.get("_express")
+    return found
 
 
 # -- the patched behaviour ------------------------------------------------------------
@@ -272,7 +274,7 @@ def _delete_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
                 "Cannot delete protected Cluster, please disable deletion protection and try again."
             )
         if cluster.members:
-            raise models.DBClusterToBeDeletedHasActiveMembers()
+            raise DBClusterToBeDeletedHasActiveMembers()
         if snapshot_name:
             self.create_db_cluster_snapshot(cluster.db_cluster_identifier, snapshot_name)
         timeline.gone_at = time.monotonic() + _settings().delete_seconds
