@@ -29,6 +29,11 @@ from aurora_express.cli.errors import CliError
 PROG = "aurora-express"
 
 Command = Callable[[argparse.Namespace], int]
+# Layout's values (provider.migrations.layouts), listed here so --help stays fast.
+LAYOUTS = (
+    "auto", "flyway", "drizzle", "dbmate", "golang-migrate", "goose", "prisma", "supabase",
+    "liquibase", "sqitch", "atlas", "sqlx", "plain",
+)  # fmt: skip
 
 
 def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
@@ -53,8 +58,15 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--layout",
         default="auto",
-        choices=["auto", "flyway", "drizzle", "dbmate", "golang-migrate", "plain"],
-        help="the folder's layout (default: auto, detected from the file names)",
+        choices=LAYOUTS,
+        help="the folder's layout (default: auto, detected from the folder when certain)",
+    )
+    parser.add_argument(
+        "--placeholder",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Flyway placeholder's value, for ${NAME} (repeat for more; as Placeholders)",
     )
     parser.add_argument(
         "--database", default="postgres", help="database (default: postgres; created if missing)"

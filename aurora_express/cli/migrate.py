@@ -16,6 +16,7 @@ becomes a ``CliError``: its reason on stderr, exit code 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -28,6 +29,7 @@ from typing import Any
 
 import boto3
 import psycopg
+from psycopg import conninfo
 
 from aurora_express.cli import cluster_access, schema_summary
 from aurora_express.cli.errors import EXIT_USAGE, CliError
@@ -60,16 +62,34 @@ def read_source(path: str) -> sources.SourceFiles:
     return sources.SourceFiles(files, origin=path)
 
 
+def placeholders(args: argparse.Namespace) -> dict[str, str]:
+    """``--placeholder NAME=VALUE`` flags, with the built-ins this command line knows."""
+    given: dict[str, str] = {}
+    for item in getattr(args, "placeholder", None) or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CliError(f"--placeholder {item!r} must be NAME=VALUE", exit_code=EXIT_USAGE)
+        if name.lower() in {n.lower() for n in given}:
+            raise CliError(f"--placeholder {name} is given twice", exit_code=EXIT_USAGE)
+        given[name] = value
+    user = getattr(args, "username", None)
+    if not user and getattr(args, "dsn", None):
+        with contextlib.suppress(psycopg.ProgrammingError):
+            user = conninfo.conninfo_to_dict(args.dsn).get("user")
+    return layouts.placeholders_for(given, user=user or "postgres", database=args.database)
+
+
 def migration_set(args: argparse.Namespace) -> tuple[MigrationSet, str]:
     """The migrations (in order) and seeds of the command line's folders, and the layout used."""
     found = read_source(args.path)
     seed_files = read_source(args.seeds) if args.seeds else None
     try:
-        layout = layouts.detect(found) if args.layout == "auto" else layouts.Layout(args.layout)
+        reading = layouts.read(found, args.layout, placeholders=placeholders(args))
         seeds: list[Migration] = layouts.seeds(seed_files) if seed_files else []
-        return MigrationSet(layouts.load(found, layout), seeds), str(layout)
     except ProviderError as exc:
         raise CliError(exc.reason) from exc
+    the_set = MigrationSet(reading.migrations, seeds, reading.callbacks, reading.warnings)
+    return the_set, str(reading.layout)
 
 
 def options(args: argparse.Namespace) -> Options:
@@ -285,5 +305,7 @@ def plan(args: argparse.Namespace) -> int:
         print(json.dumps({**current.as_json(), "layout": layout, "problem": problem}, indent=2))
     else:
         print(f"Plan for {args.path} ({layout} layout) against {_describe_target(args)}")
+        for warning in the_set.warnings:
+            print(f"Warning: {warning}")
         _print_plan(current, problem)
     return 1 if problem else 0

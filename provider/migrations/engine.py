@@ -42,7 +42,8 @@ from psycopg import sql
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.common.responses import shorten
-from provider.migrations import history
+from provider.migrations import callbacks, history
+from provider.migrations.callbacks import Callback, Event
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
 from provider.migrations.plan import Plan, SeedMode, make_plan
@@ -75,10 +76,17 @@ class MigrationFailed(ProviderError):
 
 @dataclass(frozen=True)
 class MigrationSet:
-    """The migrations (in order) and seeds of one source."""
+    """The migrations (in order) and seeds of one source.
+
+    ``callbacks`` run at their events and are never recorded (Flyway's SQL
+    callbacks, see ``callbacks``); ``warnings`` (files the layout skipped)
+    are passed on in the result.
+    """
 
     migrations: Sequence[Migration]
     seeds: Sequence[Migration] = ()
+    callbacks: Sequence[Callback] = ()
+    warnings: Sequence[str] = ()
 
     @property
     def drizzle(self) -> bool:
@@ -185,6 +193,9 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
         _acquire(conn, key, options)
         try:
             return _migrate_locked(conn, migration_set, options)
+        except ProviderError:
+            _after_error(conn, migration_set.callbacks)
+            raise
         finally:
             _release(conn, key)
     except psycopg.Error as exc:
@@ -242,7 +253,7 @@ def _migrate_locked(
     if problem:
         raise ProviderError(problem)
 
-    result = Result(latest_version=current.latest_version)
+    result = Result(latest_version=current.latest_version, warnings=list(migration_set.warnings))
     for row in current.missing:
         warning = f"{row.name} was applied but is not in the source (an older revision?)."
         logger.warning(warning)
@@ -257,18 +268,35 @@ def _migrate_locked(
     runner = _Runner(conn, options)
     position = {id(m): i for i, m in enumerate(migration_set.migrations)}
     newest = max((position[id(m)] for m in current.applied if m.version), default=-1)
+    hooks = migration_set.callbacks
+    callbacks.run(conn, hooks, Event.BEFORE_MIGRATE)
     for batch, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
+        if batch is current.seeds:
+            callbacks.run(conn, hooks, Event.AFTER_MIGRATE)
         for m in batch:
             if options.deadline is not None and options.deadline.expired():
                 result.complete = False
                 return result
+            each = hooks if batch is current.pending else ()
+            callbacks.run(conn, each, Event.BEFORE_EACH_MIGRATE)
             target.append(runner.apply(m))
+            callbacks.run(conn, each, Event.AFTER_EACH_MIGRATE)
             logger.info(
                 "Applied %s", m.name, extra={"kind": m.kind.value, "ms": target[-1].milliseconds}
             )
             if m.kind is Kind.VERSIONED and position[id(m)] > newest:
                 newest, result.latest_version = position[id(m)], m.version
     return result
+
+
+def _after_error(conn: psycopg.Connection[Any], hooks: Sequence[Callback]) -> None:
+    """Flyway's afterMigrateError: run, but never hide the failure that fired it."""
+    if not hooks or conn.broken:
+        return
+    try:
+        callbacks.run(conn, hooks, Event.AFTER_MIGRATE_ERROR)
+    except (ProviderError, psycopg.Error):
+        logger.exception("The afterMigrateError callback failed too")
 
 
 def _adopt(conn: psycopg.Connection[Any], migrations: list[Migration], options: Options) -> None:

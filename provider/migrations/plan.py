@@ -8,7 +8,8 @@ No I/O here, so every rule is tested on in-memory data:
   stack was rolled back to an older revision);
 - a pending versioned migration placed before an applied one is *out of
   order*: the run stops unless ``allow_out_of_order``;
-- repeatables run when new or changed; seeds per ``SeedMode``;
+- repeatables run when new or changed (or always, for Liquibase's
+  ``runAlways``), in the source's order; seeds per ``SeedMode``;
 - a drizzle migration that drizzle-kit already applied (its ``created_at``
   is at or before drizzle's newest, drizzle's own rule) is *adopted* into the
   history instead of run again; one whose hash differs from drizzle's row is
@@ -121,10 +122,14 @@ def make_plan(
     for m in migrations:
         if m.kind is Kind.REPEATABLE:
             row = latest.get((Kind.REPEATABLE, m.identity))
-            if row is None or not row.success or row.checksum != m.checksum:
+            if row is None or not row.success or row.checksum != m.checksum or m.run_always:
                 plan.pending.append(m)
             else:
                 plan.applied.append(m)
+    # In the source's order: Flyway lists its repeatables last; a Liquibase
+    # runOnChange changeset runs where it stands in its file.
+    order = {id(m): i for i, m in enumerate(migrations)}
+    plan.pending.sort(key=lambda m: order[id(m)])
 
     known = {(m.kind, m.identity) for m in migrations}
     plan.missing = [

@@ -33,6 +33,7 @@ EXPECTED = {
     "MigrationsS3Uri": "an s3://bucket/prefix/ or s3://bucket/key.zip URI",
     "SeedsS3Uri": "an s3://bucket/prefix/ or s3://bucket/key.zip URI",
     "Layout": "one of " + ", ".join(layout.value for layout in Layout),
+    "Placeholders": "a map of placeholder name to string value",
     "SeedMode": "one of " + ", ".join(mode.value for mode in SeedMode),
     "HistoryTable": "schema.table",
     "LockTimeoutSeconds": "an integer number of seconds from 1 to 86400",
@@ -65,6 +66,7 @@ class MigrationsProperties(BaseModel):
     migrations: list[SqlItem] | None = Field(None, alias="Migrations")
     migrations_s3_uri: str | None = Field(None, alias="MigrationsS3Uri", pattern=r"^s3://")
     layout: Layout = Field(Layout.AUTO, alias="Layout")
+    placeholders: dict[str, str] | None = Field(None, alias="Placeholders")
     seeds: list[SqlItem] | None = Field(None, alias="Seeds")
     seeds_s3_uri: str | None = Field(None, alias="SeedsS3Uri", pattern=r"^s3://")
     seed_mode: SeedMode = Field(SeedMode.ON_CHANGE, alias="SeedMode")
@@ -87,11 +89,26 @@ class MigrationsProperties(BaseModel):
         if self.seeds is not None and self.seeds_s3_uri:
             raise InvalidProperty("SeedsS3Uri", "give Seeds or SeedsS3Uri, not both")
         TableName.parse(self.history_table)
+        _check_placeholders(self.placeholders)
         return self
 
     @property
     def table(self) -> TableName:
         return TableName.parse(self.history_table)
+
+
+def _check_placeholders(placeholders: dict[str, str] | None) -> None:
+    """Names as Flyway reads them between ``${`` and ``}``: case-insensitive, so once each."""
+    seen: dict[str, str] = {}
+    for name in placeholders or {}:
+        if not name or "}" in name or "${" in name:
+            raise InvalidProperty("Placeholders", f"{name!r} is not a placeholder name")
+        if name.lower() in seen:
+            raise InvalidProperty(
+                "Placeholders",
+                f"{seen[name.lower()]!r} and {name!r} are one placeholder (names ignore case)",
+            )
+        seen[name.lower()] = name
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

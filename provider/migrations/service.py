@@ -77,18 +77,25 @@ def target_for(props: MigrationsProperties, clients: Clients) -> connect.Target:
 
 def migration_set(props: MigrationsProperties, clients: Clients) -> MigrationSet:
     """Read the sources and arrange them in their layout."""
-    found: list[Any] = []
+    files: sources.SourceFiles | None = None
     if props.migrations is not None:
-        found = layouts.load(sources.inline(props.migrations, "Migrations"), props.layout)
+        files = sources.inline(props.migrations, "Migrations")
     elif props.migrations_s3_uri:
         files = sources.from_s3(clients.get_s3(), props.migrations_s3_uri, "MigrationsS3Uri")
-        found = layouts.load(files, props.layout)
+    reading = None
+    if files is not None:
+        values = layouts.placeholders_for(
+            props.placeholders, user=props.username, database=props.database
+        )
+        reading = layouts.read(files, props.layout, placeholders=values)
     seeds: list[Any] = []
     if props.seeds is not None:
         seeds = layouts.seeds(sources.inline(props.seeds, "Seeds"))
     elif props.seeds_s3_uri:
         seeds = layouts.seeds(sources.from_s3(clients.get_s3(), props.seeds_s3_uri, "SeedsS3Uri"))
-    return MigrationSet(found, seeds)
+    if reading is None:
+        return MigrationSet([], seeds)
+    return MigrationSet(reading.migrations, seeds, reading.callbacks, reading.warnings)
 
 
 def options_for(props: MigrationsProperties, applied_by: str, deadline: Deadline | None) -> Options:

@@ -116,6 +116,7 @@ def from_directory(root: str | os.PathLike[str]) -> SourceFiles:
 def unzip(data: bytes, origin: str) -> dict[str, bytes]:
     """A zip's regular files by path (macOS metadata and folders skipped), size-bounded."""
     files: dict[str, bytes] = {}
+    entries: dict[str, str] = {}  # normalized name -> the entry's name as stored
     total = 0
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -126,7 +127,15 @@ def unzip(data: bytes, origin: str) -> dict[str, bytes]:
                 total += info.file_size
                 if total > MAX_SOURCE_BYTES or len(files) >= MAX_FILES:
                     raise ProviderError(f"{origin} expands to too much data.")
-                files[name.lstrip("/")] = archive.read(info)
+                key = name.lstrip("/")
+                if key in entries:
+                    # Silently keeping the last one would run a file nobody chose.
+                    raise ProviderError(
+                        f"{origin}: the entries {entries[key]!r} and {info.filename!r} are both "
+                        f"{key} once their names are normalized: keep one."
+                    )
+                entries[key] = info.filename
+                files[key] = archive.read(info)
     except zipfile.BadZipFile as exc:
         raise ProviderError(f"{origin} is not a valid zip file.") from exc
     return files

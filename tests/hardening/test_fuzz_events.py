@@ -126,7 +126,7 @@ migrations_fields: dict[str, st.SearchStrategy[Any]] = {
     "Username": either("postgres", "migrator"),
     "Migrations": sql_items | junk,
     "MigrationsS3Uri": either("s3://missing-bucket/app/", "https://x", "s3://b/k.zip"),
-    "Layout": either("auto", "flyway", "drizzle", "dbmate", "golang-migrate", "plain", "liquibase"),
+    "Layout": either("auto", "flyway", "drizzle", "dbmate", "golang-migrate", "plain", "alembic"),
     "Seeds": sql_items | junk,
     "SeedsS3Uri": either("s3://missing-bucket/seeds/"),
     "SeedMode": either("OnChange", "Always", "Once", "Never"),
