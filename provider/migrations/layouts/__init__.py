@@ -17,7 +17,8 @@ in this order, for:
 
 1. a file only one tool writes: ``sqitch.plan`` (sqitch), ``atlas.sum``
    (Atlas), ``migration_lock.toml`` (Prisma), ``meta/_journal.json`` or a
-   ``<timestamp>_<name>/snapshot.json`` (drizzle-kit);
+   ``<timestamp>_<name>/snapshot.json`` (drizzle-kit), a ``config.toml``
+   with ``project_id`` beside ``migrations/`` (a Supabase project folder);
 2. annotations in the ``.sql`` files: ``--liquibase formatted sql``
    (Liquibase), ``-- +goose`` (goose), ``-- migrate:up``/``down`` (dbmate),
    ``-- Up Migration``/``-- Down Migration`` (node-pg-migrate: not

@@ -67,6 +67,17 @@ def section_marks(text: str) -> list[tuple[str, str]]:
     return marks
 
 
+def _supabase_projects(source: SourceFiles) -> list[str]:
+    """``config.toml`` files of a Supabase project (``project_id``) beside its ``migrations/``."""
+    found = []
+    for path in source.paths():
+        if posixpath.basename(path) == "config.toml" and b"project_id" in source.files[path]:
+            migrations = posixpath.join(posixpath.dirname(path), "migrations") + "/"
+            if any(p.startswith(migrations) and p.endswith(".sql") for p in source.paths()):
+                found.append(path)
+    return found
+
+
 def _folder_marks(source: SourceFiles) -> list[Evidence]:
     """Files only one tool writes, in the order the package docstring gives."""
     paths = source.paths()
@@ -78,6 +89,7 @@ def _folder_marks(source: SourceFiles) -> list[Evidence]:
             Layout.DRIZZLE,
             drizzle.journals(source) + [p for p in paths if _DRIZZLE_SNAPSHOT.match(p)],
         ),
+        (Layout.SUPABASE, _supabase_projects(source)),
     )
     return [Evidence(tool.value, sorted(found)[0]) for tool, found in marks if found]
 

@@ -131,7 +131,7 @@ class _Parse:
             "StatementEnd": self._end,
             "NO TRANSACTION": self._no_transaction,
             "ENVSUB ON": self._envsub_on,
-            "ENVSUB OFF": lambda _number: True,
+            "ENVSUB OFF": self._envsub_off,
         }
         return handlers[command](number)
 
@@ -169,6 +169,9 @@ class _Parse:
 
     def _no_transaction(self, _number: int) -> bool:
         self.transactional = False
+        return True
+
+    def _envsub_off(self, _number: int) -> bool:
         return True
 
     def _envsub_on(self, number: int) -> bool:
