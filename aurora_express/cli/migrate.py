@@ -1,7 +1,7 @@
 """``aurora-express migrate`` and ``plan``: the Lambda's migration engine, from a shell.
 
 The folder is read into the same ``SourceFiles`` an S3 prefix becomes, the
-layout is the provider's (``layouts.load``), and the run is
+layout is the provider's (``layouts.read``, ``--placeholder`` for Flyway), and the run is
 ``engine.migrate``/``engine.plan`` on a connection made as the Lambda makes
 it (``connect``: IAM token, TLS ``verify-full``, bounded retry), so what
 passes here passes in the stack. Only the targets are the CLI's own:
@@ -88,7 +88,9 @@ def migration_set(args: argparse.Namespace) -> tuple[MigrationSet, str]:
         seeds: list[Migration] = layouts.seeds(seed_files) if seed_files else []
     except ProviderError as exc:
         raise CliError(exc.reason) from exc
-    the_set = MigrationSet(reading.migrations, seeds, reading.callbacks, reading.warnings)
+    the_set = MigrationSet(
+        reading.migrations, seeds, callbacks=reading.callbacks, warnings=reading.warnings
+    )
     return the_set, str(reading.layout)
 
 

@@ -95,7 +95,9 @@ def migration_set(props: MigrationsProperties, clients: Clients) -> MigrationSet
         seeds = layouts.seeds(sources.from_s3(clients.get_s3(), props.seeds_s3_uri, "SeedsS3Uri"))
     if reading is None:
         return MigrationSet([], seeds)
-    return MigrationSet(reading.migrations, seeds, reading.callbacks, reading.warnings)
+    return MigrationSet(
+        reading.migrations, seeds, callbacks=reading.callbacks, warnings=reading.warnings
+    )
 
 
 def options_for(props: MigrationsProperties, applied_by: str, deadline: Deadline | None) -> Options:

@@ -32,7 +32,9 @@ def migrate(
 ) -> engine.Result:
     """Read ``source`` as the Lambda does and apply it with the engine."""
     reading = layouts.read(source, layout, placeholders=options.pop("placeholders", None))
-    the_set = MigrationSet(reading.migrations, (), reading.callbacks, reading.warnings)
+    the_set = MigrationSet(
+        reading.migrations, callbacks=reading.callbacks, warnings=reading.warnings
+    )
     return engine.migrate(target, the_set, Options(**options))
 
 
