@@ -21,6 +21,9 @@ transactions. How each migration runs, and why:
   table, taken by polling ``pg_try_advisory_lock`` so a waiting run holds no
   transaction (a blocking wait would deadlock with ``CREATE INDEX CONCURRENTLY``).
 - A lock timeout (SQLSTATE 55P03) is retried a few times with backoff.
+- Flyway's SQL callbacks (``MigrationSet.callbacks``) run at their events
+  (``callbacks``: before and after the run, around each migration, on
+  failure) and are never recorded in the history.
 - A failure names the file, the SQLSTATE, the message and the file's line:
   from the server's error position when it gives one, otherwise by replaying
   the migration statement by statement in a transaction that is rolled back.

@@ -248,7 +248,7 @@ def test_plan_cluster_reads_the_history_over_tls(
         ["migrate", "examples/migrations", "--local", "--dsn", "x"],  # two targets
         ["plan", "examples/migrations", "--local"],  # plan has no --local
         ["migrate", "--local"],  # no path
-        ["migrate", "examples/migrations", "--local", "--layout", "liquibase"],
+        ["migrate", "examples/migrations", "--local", "--layout", "alembic"],
         [],
         ["frobnicate"],
     ],

@@ -122,7 +122,7 @@ def read(
     if chosen in _NAMED and count and not reading.migrations and not reading.callbacks:
         raise LayoutError(
             f"Layout {chosen.value}: none of the {count} .sql files is named as that tool "
-            "names its migrations."
+            "names its migrations: check Layout, or the file names."
         )
     return reading
 

@@ -152,7 +152,7 @@ def _txmode(content: str, path: str) -> bool:
         raise LayoutError(
             f"{path}: 'atlas:txmode all' is not allowed in a file (Atlas refuses it too): use file."
         )
-    raise LayoutError(f"{path}: unknown atlas:txmode {modes[0]!r} (none or file).")
+    raise LayoutError(f"{path}: unknown atlas:txmode {modes[0]!r}: write none or file.")
 
 
 def read(source: SourceFiles) -> list[Migration]:

@@ -45,7 +45,9 @@ def _sql(raw: bytes, path: str) -> str:
 def read(source: SourceFiles) -> list[Migration]:
     found = journals(source)
     if len(found) > 1:
-        raise LayoutError(f"More than one drizzle journal: {', '.join(sorted(found))}.")
+        raise LayoutError(
+            f"More than one drizzle journal: {', '.join(sorted(found))}: give one folder."
+        )
     if found:
         return _journal(source, found[0])
     return _folders(source)
@@ -57,13 +59,17 @@ def _journal(source: SourceFiles, journal_path: str) -> list[Migration]:
         journal = json.loads(source.files[journal_path])
         entries = sorted(journal["entries"], key=lambda e: int(e["idx"]))
     except (ValueError, KeyError, TypeError) as exc:
-        raise LayoutError(f"{journal_path} is not a drizzle journal.") from exc
+        raise LayoutError(
+            f"{journal_path} is not a drizzle journal: regenerate it with drizzle-kit."
+        ) from exc
     migrations = []
     for entry in entries:
         tag = str(entry["tag"])
         path = posixpath.join(root, f"{tag}.sql") if root else f"{tag}.sql"
         if path not in source.files:
-            raise LayoutError(f"{journal_path} lists {tag} but {path} is missing.")
+            raise LayoutError(
+                f"{journal_path} lists {tag} but {path} is missing: restore the file."
+            )
         raw = source.files[path]
         version = tag.split("_", 1)[0]
         meta = DrizzleMeta(hashlib.sha256(raw).hexdigest(), int(entry["when"]))

@@ -85,15 +85,17 @@ def is_annotation(line: str) -> bool:
 def annotation(line: str, where: str) -> str:
     """The annotation a ``-- +goose ...`` line names, as goose extracts it."""
     if line.startswith((" ", "\t")):
-        raise LayoutError(f"{where}: a goose annotation must start at column 0: {line.strip()!r}.")
+        raise LayoutError(
+            f"{where}: a goose annotation must start at column 0: unindent {line.strip()!r}."
+        )
     command = line.replace("--", "").replace("+goose", "", 1)
     if "+goose" in command:
-        raise LayoutError(f"{where}: more than one '+goose' on one line: {line.strip()!r}.")
+        raise LayoutError(f"{where}: more than one '+goose' on one line: split {line.strip()!r}.")
     command = command.strip()
     if command.lower() not in _ANNOTATIONS:
         raise LayoutError(
             f"{where}: {line.strip()!r} is not a goose annotation (Up, Down, StatementBegin, "
-            "StatementEnd, NO TRANSACTION, ENVSUB ON/OFF)."
+            "StatementEnd, NO TRANSACTION, ENVSUB ON/OFF): fix or remove it."
         )
     return _ANNOTATIONS[command.lower()]
 
@@ -137,15 +139,19 @@ class _Parse:
 
     def _up(self, number: int) -> bool:
         if self.state is not _State.START:
-            raise self.fail(number, "a second '-- +goose Up'")
+            raise self.fail(number, "a second '-- +goose Up': keep one")
         self.state, self.up_start = _State.UP, number
         return True
 
     def _down(self, number: int) -> bool:
         if self.state not in (_State.UP, _State.END_UP):
-            raise self.fail(number, "'-- +goose Down' before '-- +goose Up'")
+            raise self.fail(
+                number, "'-- +goose Down' before '-- +goose Up': put the Up section first"
+            )
         if "".join(self.buffer).strip():
-            raise self.fail(number, "the statement before '-- +goose Down' has no ';'")
+            raise self.fail(
+                number, "the statement before '-- +goose Down' has no ';': end it with one"
+            )
         self.state, self.up_end = _State.DOWN, number - 1
         return True
 
@@ -155,7 +161,9 @@ class _Parse:
         elif self.state in (_State.DOWN, _State.END_DOWN):
             self.state = _State.BEGIN_DOWN
         else:
-            raise self.fail(number, "'-- +goose StatementBegin' before '-- +goose Up'")
+            raise self.fail(
+                number, "'-- +goose StatementBegin' before '-- +goose Up': put Up first"
+            )
         return True
 
     def _end(self, number: int) -> bool:
@@ -164,7 +172,9 @@ class _Parse:
         elif self.state is _State.BEGIN_DOWN:
             self.state = _State.END_DOWN
         else:
-            raise self.fail(number, "'-- +goose StatementEnd' without StatementBegin")
+            raise self.fail(
+                number, "'-- +goose StatementEnd' without StatementBegin: add the StatementBegin"
+            )
         return False  # goose goes on with this line (it is not added to the statement)
 
     def _no_transaction(self, _number: int) -> bool:
@@ -192,7 +202,7 @@ class _Parse:
         if self.state in _DOWN_STATES:
             self.buffer.clear()  # parsing for up: the down section is dropped line by line
         elif self.state not in _UP_STATES:
-            raise self.fail(number, "SQL before '-- +goose Up' (every goose file starts with it)")
+            raise self.fail(number, "SQL before '-- +goose Up': move the Up line above it")
         elif self.state is _State.UP and ends_statement(text):
             self.buffer.clear()
         elif self.state is _State.END_UP:
@@ -203,9 +213,9 @@ class _Parse:
         if self.state is _State.START:
             raise LayoutError(f"{self.path} has no '-- +goose Up' line (goose layout): add one.")
         if self.state in (_State.BEGIN_UP, _State.BEGIN_DOWN):
-            raise self.fail(count, "'-- +goose StatementBegin' without StatementEnd")
+            raise self.fail(count, "'-- +goose StatementBegin' without StatementEnd: add it")
         if "".join(self.buffer).strip():
-            raise self.fail(count, "the last statement has no ';'")
+            raise self.fail(count, "the last statement has no ';': end it with one")
 
 
 def up_section(text: str, path: str) -> tuple[str, int, bool]:

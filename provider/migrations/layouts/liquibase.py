@@ -103,7 +103,7 @@ class _Changeset:
         if value is None:
             return default
         if value.lower() not in ("true", "false"):
-            raise LayoutError(f"{self.label}: {name}:{value} must be true or false.")
+            raise LayoutError(f"{self.label}: {name}:{value}: write true or false.")
         return value.lower() == "true"
 
     def fail_unsupported(self, what: str, fix: str) -> LayoutError:
@@ -221,17 +221,17 @@ class _FileParser:
             for _ in range(min(int(how), len(self.lines) - self.index)):
                 self.keep(self.next_line(), sql=False)
         else:
-            raise self.fail(f"unknown ignoreLines:{how} (start, end or a count)")
+            raise self.fail(f"unknown ignoreLines:{how}: use start, end or a count")
 
     def start_changeset(self, found: re.Match[str], line: str) -> None:
         author, change_id = _strip_quotes(found[1].strip()), _strip_quotes(found[2])
         if not change_id.replace(":", "").replace(" ", ""):
-            raise self.fail("the changeset id is empty")
+            raise self.fail("the changeset id is empty: give it one")
         self.changesets.append(_Changeset(self.path, self.index, author, change_id, line))
 
     def outside(self, line: str) -> None:
         if _COMMENT.fullmatch(line):
-            raise self.fail("a --comment line outside any changeset")
+            raise self.fail("a --comment line outside any changeset: move it into one")
         if line.strip() and not line.strip().startswith("--") and self.stray is None:
             self.stray = self.index
 
@@ -241,7 +241,9 @@ class _FileParser:
         if _COMMENT.fullmatch(line) or _CHECKSUM.fullmatch(line) or _ROLLBACK.fullmatch(line):
             self.keep(raw, sql=False)
         elif any(p.fullmatch(line) for p in (*_COMMENT_BAD, _CHECKSUM_BAD, _ROLLBACK_BAD)):
-            raise self.fail(f"a malformed Liquibase line: {line.strip()!r}")
+            raise self.fail(
+                f"a malformed Liquibase line {line.strip()!r}: write it as Liquibase expects"
+            )
         elif _ROLLBACK_START.fullmatch(line):
             self.keep(raw, sql=False)
             while self.index < len(self.lines):
@@ -293,7 +295,9 @@ def _migration(changeset: _Changeset, raw: bytes, logical_path: str) -> Migratio
         return None
     sql_text = "\n".join(changeset.sql_lines).strip()
     if not sql_text:
-        raise LayoutError(f"{changeset.label} has no SQL (Liquibase refuses it too).")
+        raise LayoutError(
+            f"{changeset.label} has no SQL (Liquibase refuses it too): add its SQL or remove it."
+        )
     body = "\n".join(changeset.body)
     delimiter = _attribute(line, r"\bendDelimiter", r"(\S*)") or ""
     body = apply_delimiter(body, delimiter, changeset.label)

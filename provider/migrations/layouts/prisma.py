@@ -68,8 +68,8 @@ def _root(source: SourceFiles) -> str:
         provider = provider_of(text_of(source.files[locks[0]], locks[0]))
         if provider != "postgresql":
             raise LayoutError(
-                f'{locks[0]} says provider = "{provider}"; these migrations are for another '
-                "database than PostgreSQL."
+                f'{locks[0]} says provider = "{provider}": these migrations are for another '
+                "database; give the folder made for PostgreSQL."
             )
         return root
     parents = {

@@ -124,7 +124,7 @@ def _pragmas(lines: list[str], path: str) -> tuple[dict[str, str], int]:
         if pragma is None:
             raise LayoutError(
                 f"{path} line {index + 1}: a blank line must come between the pragmas and the "
-                "changes."
+                "changes: add one."
             )
         pragmas[pragma["name"]] = pragma["value"] or "1"
     return pragmas, len(lines)
@@ -141,7 +141,7 @@ class _Entries:
         self.seen_at: dict[str, int] = {}  # change names and @tags, by position in the plan
 
     def fail(self, number: int, what: str) -> LayoutError:
-        return LayoutError(f"{self.path} line {number}: {what}.")
+        return LayoutError(f"{self.path} line {number}: {what}; fix the plan (sqitch refuses it).")
 
     def add(self, number: int, line: str) -> None:
         body, note = _split_note(line)
@@ -210,7 +210,7 @@ def parse_plan(text: str, path: str) -> Plan:
     pragmas, start = _pragmas(lines, path)
     project = pragmas.get("project")
     if not project:
-        raise LayoutError(f"{path} has no %project pragma (sqitch requires one).")
+        raise LayoutError(f"{path} has no %project pragma: add one (sqitch requires it).")
     entries = _Entries(path, project)
     for number, line in enumerate(lines[start:], start + 1):
         if not _BLANK_OR_NOTE.match(line):
@@ -239,7 +239,9 @@ def _check_dependency(
             return
     elif key in seen_at and seen_at[key] <= position:
         return
-    raise LayoutError(f"{where} requires {key}, which is not planned before it.")
+    raise LayoutError(
+        f"{where} requires {key}, which is not planned before it: move it below {key}."
+    )
 
 
 def _deploy_path(top: str, change: _Change, source: SourceFiles) -> str:
@@ -264,7 +266,9 @@ def _refuse_meta_commands(text: str, path: str) -> None:
 def read(source: SourceFiles) -> list[Migration]:
     plans = [p for p in source.paths() if posixpath.basename(p) == PLAN_FILE]
     if not plans:
-        raise LayoutError(f"Layout sqitch: no {PLAN_FILE} in the folder.")
+        raise LayoutError(
+            f"Layout sqitch: no {PLAN_FILE} in the folder: give the folder holding it."
+        )
     if len(plans) > 1:
         raise LayoutError(
             f"More than one {PLAN_FILE}: {', '.join(sorted(plans))}; give one folder."
@@ -285,7 +289,8 @@ def read(source: SourceFiles) -> list[Migration]:
         path = _deploy_path(top, change, source)
         if path not in source.files:
             raise LayoutError(
-                f"{plans[0]} line {change.line} plans {change.name} but {path} is missing."
+                f"{plans[0]} line {change.line} plans {change.name} but {path} is missing: "
+                "add it, or remove the change from the plan."
             )
         raw = source.files[path]
         text = text_of(raw, path)
