@@ -13,6 +13,9 @@ What changes from crhelper's defaults, and why:
   left behind).
 - The response is fitted (reason under 240 characters, body under 4096
   bytes) and PUT with a bounded retry; crhelper's sender loops forever.
+- Only real requests act: before any handler runs, the request is confirmed
+  with CloudFormation (``confirm``); a ResponseURL that is not
+  CloudFormation's is not answered at all.
 - No 120-second sleep before answering a Delete, no DEBUG log of the event
   (which holds the presigned ResponseURL).
 """
@@ -30,7 +33,7 @@ from typing import Any
 import boto3
 from crhelper import CfnResource, resource_helper
 
-from provider.common import boundary, responses
+from provider.common import boundary, confirm, responses
 from provider.common.cfn_response import ResponseNotDelivered, put_response
 from provider.common.logging import install_redaction
 
@@ -126,7 +129,18 @@ def _no_eager_clients() -> Iterator[None]:
 _NO_CLIENTS = types.SimpleNamespace(client=lambda *args, **kwargs: None)
 
 
+def _allow_loopback_response_url() -> bool:
+    # The offline emulation's stand-in for CloudFormation's bucket; never set when deployed.
+    return os.environ.get("AURORA_EXPRESS_ALLOW_LOOPBACK_RESPONSE_URL", "").lower() == "true"
+
+
+def _account_of(context: Any) -> str | None:
+    parts = str(getattr(context, "invoked_function_arn", "")).split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None
+
+
 class CustomResource(CfnResource):
+    _cloudformation_client = _LazyClient("cloudformation")
     _lambda_client = _LazyClient("lambda")
     _events_client = _LazyClient("events")
     _logs_client = _LazyClient("logs")
@@ -163,7 +177,17 @@ class CustomResource(CfnResource):
         if not self._response_url:
             logger.error("The event has no ResponseURL: there is no one to answer")
             return
-        problem = envelope_problem(event)
+        region = os.environ.get("AWS_REGION", "")
+        not_ours = confirm.url_problem(
+            self._response_url, region, allow_loopback=_allow_loopback_response_url()
+        )
+        if not_ours:
+            # Nobody legitimate is waiting: answer no URL of the caller's choosing.
+            logger.error("Not answering: %s", not_ours)
+            return
+        problem = envelope_problem(event) or confirm.confirm(
+            self._cloudformation_client, event, region=region, account=_account_of(context)
+        )
         if problem:
             self.Status = FAILED
             self._send(FAILED, problem)

@@ -23,9 +23,11 @@ import boto3
 import psycopg
 import pytest
 import time_machine
+from moto import mock_aws
 from psycopg import sql
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local import moto_stacks
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from provider.common.errors import ProviderError
 from provider.migrations import engine, handler, layouts, service
@@ -124,18 +126,28 @@ def lambda_props(
 def cloudformation(
     cfn: ResponseCollector, request_type: str, props: dict[str, Any], key: str
 ) -> dict[str, Any]:
-    event = request_event(
-        request_type,
-        "Custom::AuroraExpressMigrations",
-        props,
-        response_url=cfn.url(key),
-        service_token="arn:aws:lambda:us-east-1:123456789012:function:migrations",
-        stack=stack_id("app"),
-        logical_id="Schema",
-        physical_id=None if request_type == "Create" else "schema",
-        old_properties=props if request_type == "Update" else None,
-    )
-    handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
+    physical_id = None if request_type == "Create" else "schema"
+    with mock_aws():  # CloudFormation, which the request is confirmed with
+        stack = moto_stacks.stack_named(boto3.client("cloudformation"), "app")
+        moto_stacks.declare(
+            stack,
+            "Schema",
+            "Custom::AuroraExpressMigrations",
+            physical_id,
+            stack_status=f"{request_type.upper()}_IN_PROGRESS",
+        )
+        event = request_event(
+            request_type,
+            "Custom::AuroraExpressMigrations",
+            props,
+            response_url=cfn.url(key),
+            service_token="arn:aws:lambda:us-east-1:123456789012:function:migrations",
+            stack=stack,
+            logical_id="Schema",
+            physical_id=physical_id,
+            old_properties=props if request_type == "Update" else None,
+        )
+        handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
     answer = cfn.wait(key, timeout=60)
     assert answer is not None, "CloudFormation was never answered"
     return answer.body

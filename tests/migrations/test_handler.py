@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local import moto_stacks
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event
 from aurora_express.local.embedded_pg import EmbeddedPostgres
 from aurora_express.local.simulator import ensure_placeholder_function
 from provider.migrations import handler, service
@@ -50,6 +51,14 @@ def props(pg: EmbeddedPostgres, db: str, tls: EmbeddedPostgres, frozen: None) ->
     return {"Endpoint": pg.host, "Port": pg.port, "Username": USER, "Database": db}
 
 
+def declared_stack(request_type: str, physical_id: str | None) -> str:
+    """A stack CloudFormation shows with ``Schema`` in progress (the request is real)."""
+    stack = moto_stacks.stack_named(boto3.client("cloudformation"), "app")
+    status = f"{request_type.upper()}_IN_PROGRESS"
+    moto_stacks.declare(stack, "Schema", TYPE, physical_id, stack_status=status)
+    return stack
+
+
 def invoke(
     collector: ResponseCollector,
     request_type: str,
@@ -58,18 +67,21 @@ def invoke(
     physical_id: str | None = None,
     key: str = "r",
 ) -> dict[str, Any]:
-    event = request_event(
-        request_type,
-        TYPE,
-        properties,
-        response_url=collector.url(key),
-        service_token=TOKEN,
-        stack=stack_id("app"),
-        logical_id="Schema",
-        physical_id=physical_id,
-        old_properties=properties if request_type == "Update" else None,
-    )
-    handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
+    if handler.clients.rds is None:
+        sign_outside_moto()
+    with mock_aws():  # CloudFormation, which the request is confirmed with (shares any outer mock)
+        event = request_event(
+            request_type,
+            TYPE,
+            properties,
+            response_url=collector.url(key),
+            service_token=TOKEN,
+            stack=declared_stack(request_type, physical_id),
+            logical_id="Schema",
+            physical_id=physical_id,
+            old_properties=properties if request_type == "Update" else None,
+        )
+        handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
     response = collector.wait(key, timeout=10)
     assert response is not None
     return response.body
@@ -311,7 +323,7 @@ def test_a_run_out_of_time_carries_on_in_a_scheduled_poll(
         {**props, "Migrations": slow},
         response_url=collector.url("poll"),
         service_token=TOKEN,
-        stack=stack_id("app"),
+        stack=declared_stack("Create", None),
         logical_id="Schema",
     )
     monkeypatch.setattr(handler, "MARGIN_SECONDS", 899.8)  # 0.2 s of a 900 s budget
