@@ -22,8 +22,8 @@ from pathlib import Path
 from types import FrameType
 
 from aurora_express.cli import cluster_access
-from aurora_express.cli.cluster_access import Target
 from aurora_express.cli.errors import CliError
+from provider.migrations.connect import Target
 
 # What psql could otherwise pick up from the caller's shell and use instead.
 _INHERITED_SECRETS = ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE")

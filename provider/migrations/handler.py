@@ -7,6 +7,10 @@
 - Delete: ``SUCCESS``, touching nothing (the data goes with the cluster).
 - A direct invocation (no ``RequestType``, an ``Action`` of ``plan``,
   ``status`` or ``migrate``) returns JSON, for CI jobs.
+
+Both build a ``migrator.Migrator`` from the properties and the function's
+settings (read at cold start; one that does not parse fails the request,
+naming the variable).
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.common.logging import get_logger, redact
 from provider.common.responses import shorten
-from provider.migrations import properties, service
+from provider.migrations import migrator, properties, settings
 
 logger = get_logger("aurora-express-migrations")
 helper = CustomResource()
-clients = service.Clients()
+clients = migrator.Clients()
 
 ACTIONS = ("plan", "status", "migrate")
 # Kept for answering CloudFormation and releasing the lock after the last migration.
@@ -34,6 +38,14 @@ def physical_id(props: properties.MigrationsProperties) -> str:
     """Stable per cluster, database and history table; a change of any is a new resource."""
     where = props.cluster_identifier or f"{props.endpoint}:{props.port or 5432}"
     return f"{where}/{props.database}/{props.history_table}"
+
+
+def build(
+    props: properties.MigrationsProperties, *, applied_by: str, deadline: Deadline | None
+) -> migrator.Migrator:
+    return migrator.for_resource(
+        props, settings.current(), clients, applied_by=applied_by, deadline=deadline
+    )
 
 
 def applied_by_cloudformation(event: dict[str, Any]) -> str:
@@ -59,14 +71,8 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
     )
     props = properties.parse(event.get("ResourceProperties", {}))
     deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
-    result, _ = service.run(
-        props,
-        "migrate",
-        applied_by=applied_by_cloudformation(event),
-        clients=clients,
-        deadline=deadline,
-    )
-    assert result is not None  # migrate always returns one
+    applied_by = applied_by_cloudformation(event)
+    result = build(props, applied_by=applied_by, deadline=deadline).migrate().result
     # Counts add up over the polls of one request (crhelper carries Data along).
     helper.Data.update(
         {
@@ -88,6 +94,15 @@ def delete(event: dict[str, Any], context: Any) -> str:
     return str(event.get("PhysicalResourceId") or event.get("LogicalResourceId") or "none")
 
 
+def answer(run: migrator.Migrator, action: str) -> dict[str, Any]:
+    """The JSON of ``action`` (plan, status or migrate), the direct invocation's contract."""
+    if action == "plan":
+        return run.plan().as_json()
+    if action == "status":
+        return run.status().as_json()
+    return run.migrate().as_json()
+
+
 def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``{"Action": ..., <properties>}`` -> JSON; failures are JSON too, never a stack trace."""
     action = str(event.get("Action", "")).lower()
@@ -99,9 +114,7 @@ def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
         props = properties.parse(raw)
         applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
         deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
-        _, body = service.run(
-            props, action, applied_by=applied_by, clients=clients, deadline=deadline
-        )
+        body = answer(build(props, applied_by=applied_by, deadline=deadline), action)
     except ProviderError as exc:
         logger.warning("Direct %s failed: %s", action or "invocation", exc.reason)
         return {"Action": action, "Status": "FAILED", "Reason": shorten(redact(exc.reason))}
