@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 from crhelper import CfnResource, resource_helper
 
-from provider.common import boundary, confirm, responses
+from provider.common import boundary, confirm, ownership, responses
 from provider.common.cfn_response import ResponseNotDelivered, put_response
 from provider.common.logging import install_redaction
 
@@ -129,11 +129,6 @@ def _no_eager_clients() -> Iterator[None]:
 _NO_CLIENTS = types.SimpleNamespace(client=lambda *args, **kwargs: None)
 
 
-def _allow_loopback_response_url() -> bool:
-    # The offline emulation's stand-in for CloudFormation's bucket; never set when deployed.
-    return os.environ.get("AURORA_EXPRESS_ALLOW_LOOPBACK_RESPONSE_URL", "").lower() == "true"
-
-
 def _account_of(context: Any) -> str | None:
     parts = str(getattr(context, "invoked_function_arn", "")).split(":")
     return parts[4] if len(parts) > 4 and parts[4] else None
@@ -179,7 +174,7 @@ class CustomResource(CfnResource):
             return
         region = os.environ.get("AWS_REGION", "")
         not_ours = confirm.url_problem(
-            self._response_url, region, allow_loopback=_allow_loopback_response_url()
+            self._response_url, region, allow_loopback=ownership.offline()
         )
         if not_ours:
             # Nobody legitimate is waiting: answer no URL of the caller's choosing.

@@ -186,7 +186,7 @@ def test_a_request_cloudformation_does_not_know_fails_and_runs_nothing(
 def test_a_response_url_that_is_not_cloudformations_gets_no_answer_and_runs_nothing(
     aws: None, collector: ResponseCollector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AURORA_EXPRESS_ALLOW_LOOPBACK_RESPONSE_URL", "false")
+    monkeypatch.setenv("AURORA_EXPRESS_OFFLINE", "false")
     ran: list[str] = []
     resource = _resource(lambda event, context: ran.append("create") or "thing-1")
     resource(_event(collector, "elsewhere"), LambdaContext(function_name=FUNCTION))

@@ -30,7 +30,7 @@ from aurora_express.local import moto_stacks
 from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from provider.common.errors import ProviderError
-from provider.migrations import engine, handler, layouts, service
+from provider.migrations import engine, handler, layouts, migrator
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import SourceFiles
 from tests.hardening.conftest import USER, connect, keep_output, start_server
@@ -118,7 +118,7 @@ def lambda_props(
     """The migrations function's view: TLS to the test CA, the IAM token at the frozen time."""
     monkeypatch.setenv("DB_SSLROOTCERT", str(pg.ca_path))
     monkeypatch.delenv("DB_SSLMODE", raising=False)
-    monkeypatch.setattr(handler, "clients", service.Clients(rds=boto3.client("rds")))
+    monkeypatch.setattr(handler, "clients", migrator.Clients(rds=boto3.client("rds")))
     with time_machine.travel(FROZEN_AT, tick=False):
         yield {"Endpoint": pg.host, "Port": pg.port, "Username": USER, "Database": db}
 
@@ -198,7 +198,7 @@ def test_a_run_started_while_the_server_restarts_connects_when_it_is_back_and_co
     try:
         db = own.create_database()
         monkeypatch.setenv("DB_SSLROOTCERT", str(own.ca_path))
-        monkeypatch.setattr(handler, "clients", service.Clients(rds=boto3.client("rds")))
+        monkeypatch.setattr(handler, "clients", migrator.Clients(rds=boto3.client("rds")))
         files = migrations(3)
         props = {"Endpoint": own.host, "Port": own.port, "Username": USER, "Database": db}
         restart = threading.Thread(target=own.restart, kwargs={"down_seconds": 2.0})

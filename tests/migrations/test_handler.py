@@ -16,7 +16,7 @@ from aurora_express.local import moto_stacks
 from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event
 from aurora_express.local.embedded_pg import EmbeddedPostgres
 from aurora_express.local.simulator import ensure_placeholder_function
-from provider.migrations import handler, service
+from provider.migrations import endpoint, handler, migrator
 from tests.migrations.conftest import USER, history, tables
 
 TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:aurora-express-migrations"
@@ -38,7 +38,7 @@ def collector() -> Iterator[ResponseCollector]:
 
 @pytest.fixture(autouse=True)
 def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handler, "clients", service.Clients())
+    monkeypatch.setattr(handler, "clients", migrator.Clients())
 
 
 def sign_outside_moto() -> None:
@@ -292,8 +292,8 @@ def test_direct_invocation_failures_are_json(props: dict[str, Any]) -> None:
 
 def test_the_token_region_comes_from_an_rds_endpoint_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    assert service.region_for("db.cluster-abc.eu-west-2.rds.amazonaws.com") == "eu-west-2"
-    assert service.region_for("localhost") == "us-east-1"
+    assert endpoint.region_for("db.cluster-abc.eu-west-2.rds.amazonaws.com", "x") == "eu-west-2"
+    assert endpoint.region_for("localhost", "us-east-1") == "us-east-1"
 
 
 @pytest.fixture
