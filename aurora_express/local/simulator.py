@@ -40,6 +40,7 @@ from aurora_express.local.cfn_local import (
     request_event,
     stack_id,
 )
+from provider.common.custom_resource import poll_rule_prefix
 
 Handler = Callable[[dict[str, Any], Any], Any]
 RESOURCE_TYPE = "Custom::AuroraExpress"
@@ -226,7 +227,7 @@ class LifecycleSimulator:
 
     def rules(self) -> list[str]:
         """The EventBridge rules crhelper created for this logical id and left in place."""
-        listed = self._clients["events"].list_rules(NamePrefix=self.logical_id)
+        listed = self._clients["events"].list_rules(NamePrefix=poll_rule_prefix(self.logical_id))
         return [rule["Name"] for rule in listed.get("Rules", [])]
 
     @property
@@ -246,7 +247,8 @@ class LifecycleSimulator:
     def _scheduled_poll(self, request_id: str) -> tuple[float, dict[str, Any]] | None:
         """(rate in seconds, target input) of the poll crhelper scheduled for ``request_id``."""
         events = self._clients["events"]
-        for rule in events.list_rules(NamePrefix=self.logical_id).get("Rules", []):
+        prefix = poll_rule_prefix(self.logical_id)
+        for rule in events.list_rules(NamePrefix=prefix).get("Rules", []):
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                 payload = json.loads(target.get("Input") or "{}")
                 if payload.get("RequestId") == request_id:
