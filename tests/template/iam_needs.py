@@ -65,6 +65,9 @@ OPERATIONS: dict[Call, frozenset[str]] = {
     ("lambda", "AddPermission"): frozenset({"lambda:AddPermission"}),
     ("lambda", "RemovePermission"): frozenset({"lambda:RemovePermission"}),
     ("cloudformation", "DescribeStacks"): frozenset({"cloudformation:DescribeStacks"}),
+    ("cloudformation", "DescribeStackResource"): frozenset(
+        {"cloudformation:DescribeStackResource"}
+    ),
 }
 
 _CRHELPER: frozenset[Call] = frozenset(
@@ -77,6 +80,10 @@ _CRHELPER: frozenset[Call] = frozenset(
         ("lambda", "RemovePermission"),
     }
 )
+# provider.common.confirm: a request is checked against CloudFormation's record.
+_CONFIRM: frozenset[Call] = frozenset(
+    {("cloudformation", "DescribeStackResource"), ("cloudformation", "DescribeStacks")}
+)
 _DELETE: frozenset[Call] = frozenset(
     {
         ("rds", "DescribeDBClusters"),
@@ -88,6 +95,7 @@ _DELETE: frozenset[Call] = frozenset(
 
 CALLS: dict[str, frozenset[Call]] = {
     CLUSTER: _CRHELPER
+    | _CONFIRM
     | _DELETE
     | {
         ("rds", "CreateDBCluster"),
@@ -96,6 +104,7 @@ CALLS: dict[str, frozenset[Call]] = {
         ("rds", "RemoveTagsFromResource"),
     },
     MIGRATIONS: _CRHELPER
+    | _CONFIRM
     | {
         ("rds", "DescribeDBClusters"),
         ("rds", "generate_db_auth_token"),
@@ -133,6 +142,14 @@ def grant(
         return frozenset({value}) if isinstance(value, str) else frozenset(value)
 
     return Grant(sid, as_set(actions), as_set(resources), condition or {})
+
+
+# Any stack of the account and region may send a request; its record is read.
+_CONFIRM_GRANT = grant(
+    "ConfirmRequests",
+    {"cloudformation:DescribeStackResource", "cloudformation:DescribeStacks"},
+    arn("cloudformation", "stack/*/*"),
+)
 
 
 def _polling(function_suffix: str) -> list[Grant]:
@@ -234,6 +251,7 @@ GRANTS: dict[str, list[Grant]] = {
             "rds.amazonaws.com/AWSServiceRoleForRDS",
             {"StringEquals": {"iam:AWSServiceName": "rds.amazonaws.com"}},
         ),
+        _CONFIRM_GRANT,
         *_polling("cluster"),
     ],
     MIGRATIONS: [
@@ -254,6 +272,7 @@ GRANTS: dict[str, list[Grant]] = {
             "s3:GetObject",
             "arn:${AWS::Partition}:s3:::${MigrationsBucketName}/*",
         ),
+        _CONFIRM_GRANT,
         *_polling("migrations"),
     ],
     REAPER: [
