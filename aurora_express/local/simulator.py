@@ -227,8 +227,7 @@ class LifecycleSimulator:
 
     def rules(self) -> list[str]:
         """The EventBridge rules crhelper created for this logical id and left in place."""
-        listed = self._clients["events"].list_rules(NamePrefix=poll_rule_prefix(self.logical_id))
-        return [rule["Name"] for rule in listed.get("Rules", [])]
+        return [rule["Name"] for rule in self._poll_rules()]
 
     @property
     def function_arn(self) -> str:
@@ -244,11 +243,20 @@ class LifecycleSimulator:
     def _context(self, timeout: float) -> LambdaContext:
         return LambdaContext(function_name=self.function_name, timeout_seconds=timeout)
 
+    def _poll_rules(self) -> list[dict[str, Any]]:
+        """Poll rules for this logical id: named as the provider names them, or as plain
+        crhelper does (``<logical id><8 random>``, the bench's baseline)."""
+        events = self._clients["events"]
+        found: dict[str, dict[str, Any]] = {}
+        for prefix in (poll_rule_prefix(self.logical_id), self.logical_id):
+            for rule in events.list_rules(NamePrefix=prefix).get("Rules", []):
+                found.setdefault(rule["Name"], rule)
+        return list(found.values())
+
     def _scheduled_poll(self, request_id: str) -> tuple[float, dict[str, Any]] | None:
         """(rate in seconds, target input) of the poll crhelper scheduled for ``request_id``."""
         events = self._clients["events"]
-        prefix = poll_rule_prefix(self.logical_id)
-        for rule in events.list_rules(NamePrefix=prefix).get("Rules", []):
+        for rule in self._poll_rules():
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                 payload = json.loads(target.get("Input") or "{}")
                 if payload.get("RequestId") == request_id:
