@@ -40,6 +40,7 @@ from aurora_express.local.cfn_local import (
     ResponseCollector,
     request_event,
 )
+from provider.common.custom_resource import poll_rule_prefix
 
 Handler = Callable[[dict[str, Any], Any], Any]
 RESOURCE_TYPE = "Custom::AuroraExpress"
@@ -228,8 +229,7 @@ class LifecycleSimulator:
 
     def rules(self) -> list[str]:
         """The EventBridge rules crhelper created for this logical id and left in place."""
-        listed = self._clients["events"].list_rules(NamePrefix=self.logical_id)
-        return [rule["Name"] for rule in listed.get("Rules", [])]
+        return [rule["Name"] for rule in self._poll_rules()]
 
     @property
     def function_arn(self) -> str:
@@ -289,10 +289,20 @@ class LifecycleSimulator:
     def _context(self, timeout: float) -> LambdaContext:
         return LambdaContext(function_name=self.function_name, timeout_seconds=timeout)
 
+    def _poll_rules(self) -> list[dict[str, Any]]:
+        """Poll rules for this logical id: named as the provider names them, or as plain
+        crhelper does (``<logical id><8 random>``, the bench's baseline)."""
+        events = self._clients["events"]
+        found: dict[str, dict[str, Any]] = {}
+        for prefix in (poll_rule_prefix(self.logical_id), self.logical_id):
+            for rule in events.list_rules(NamePrefix=prefix).get("Rules", []):
+                found.setdefault(rule["Name"], rule)
+        return list(found.values())
+
     def _scheduled_poll(self, request_id: str) -> tuple[float, dict[str, Any]] | None:
         """(rate in seconds, target input) of the poll crhelper scheduled for ``request_id``."""
         events = self._clients["events"]
-        for rule in events.list_rules(NamePrefix=self.logical_id).get("Rules", []):
+        for rule in self._poll_rules():
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                 payload = json.loads(target.get("Input") or "{}")
                 if payload.get("RequestId") == request_id:

@@ -18,6 +18,10 @@ What changes from crhelper's defaults, and why:
   CloudFormation's is not answered at all.
 - No 120-second sleep before answering a Delete, no DEBUG log of the event
   (which holds the presigned ResponseURL).
+- Poll rules are named ``<prefix><logical id><8 random>`` with the function's
+  ``AURORA_EXPRESS_POLL_RULE_PREFIX`` (the template's), so its role may manage
+  those rules and no other; crhelper's ``<logical id><8 random>`` can be
+  anyone's rule (and passes EventBridge's 64 characters for long logical ids).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
+import string
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -52,6 +58,27 @@ _INTERNAL_KEYS = (
 )
 
 Handler = Callable[[dict[str, Any], Any], str | None]
+
+
+POLL_RULE_PREFIX_VARIABLE = "AURORA_EXPRESS_POLL_RULE_PREFIX"
+DEFAULT_POLL_RULE_PREFIX = "aurora-express-"
+_RULE_NAME_LIMIT = 64  # EventBridge's
+_RULE_SUFFIX_LENGTH = 8
+_RULE_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def poll_rule_prefix(logical_id: str) -> str:
+    """How every poll rule for ``logical_id`` starts: the function's prefix, then as much
+    of the logical id as leaves room for the random suffix."""
+    prefix = os.environ.get(POLL_RULE_PREFIX_VARIABLE) or DEFAULT_POLL_RULE_PREFIX
+    room = max(0, _RULE_NAME_LIMIT - len(prefix) - _RULE_SUFFIX_LENGTH)
+    return prefix + logical_id[:room]
+
+
+def poll_rule_name(logical_id: str) -> str:
+    """A new poll rule's name (unique per request: a random suffix, as crhelper's)."""
+    suffix = "".join(secrets.choice(_RULE_SUFFIX_ALPHABET) for _ in range(_RULE_SUFFIX_LENGTH))
+    return poll_rule_prefix(logical_id) + suffix
 
 
 _ENVELOPE_KEYS = ("StackId", "RequestId", "LogicalResourceId")
@@ -145,6 +172,7 @@ class CustomResource(CfnResource):
     _context: Any
     _response_url: str
     _send_response: bool
+    _polling_interval: int
 
     def __init__(
         self, *, polling_interval_minutes: int = 1, created_by: boundary.CreatedBy | None = None
@@ -211,6 +239,15 @@ class CustomResource(CfnResource):
             self.PhysicalResourceId = boundary.failed_physical_id(
                 self._event, self._context, self._created_by
             )
+
+    def _put_rule(self) -> str:
+        unit = "minute" if self._polling_interval == 1 else "minutes"
+        response = self._events_client.put_rule(
+            Name=poll_rule_name(self._event["LogicalResourceId"]),
+            ScheduleExpression=f"rate({self._polling_interval} {unit})",
+            State="ENABLED",
+        )
+        return str(response["RuleArn"])
 
     def _polling_init(self, event: dict[str, Any]) -> None:
         if "CrHelperPoll" not in event and (self.PhysicalResourceId or self.Status == FAILED):
