@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector
 from aurora_express.local.simulator import ensure_placeholder_function
 from provider.common.custom_resource import (
     DEFAULT_POLL_RULE_PREFIX,
@@ -18,6 +18,7 @@ from provider.common.custom_resource import (
     poll_rule_name,
     poll_rule_prefix,
 )
+from tests.support.confirmed import confirmed_event
 
 FUNCTION = "poll-rules-under-test"
 PREFIX = "aurora-express-0a1b2c3d-cluster-"
@@ -63,13 +64,12 @@ def test_a_request_handed_to_polling_schedules_a_rule_with_the_prefix(
     resource.create(lambda event, context: None)  # not done: hand over to a poll
     resource.poll_create(lambda event, context: "thing")
     with ResponseCollector() as collector:
-        event = request_event(
+        event = confirmed_event(
             "Create",
             "Custom::Test",
             {},
             response_url=collector.url("a"),
             service_token=f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}",
-            stack=stack_id("s"),
             logical_id="Thing",
         )
         resource(event, LambdaContext(function_name=FUNCTION))
