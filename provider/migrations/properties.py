@@ -26,7 +26,7 @@ EXPECTED = {
     "ClusterIdentifier": "a cluster identifier",
     "Endpoint": "a host name",
     "Port": "an integer from 1 to 65535",
-    "Database": "a database name of 1 to 63 characters",
+    "Database": "a database name of 1 to 63 bytes",
     "Username": "a user name of 1 to 63 characters",
     "Migrations": "a list of {Name, Sql} objects",
     "Seeds": "a list of {Name, Sql} objects",
@@ -81,6 +81,23 @@ class RunProperties(BaseModel):
         return TableName.parse(self.history_table)
 
 
+# Databases RDS keeps for itself or PostgreSQL's templates: never created, never migrated.
+RESERVED_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
+NAME_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes: a longer name is cut, not refused
+
+
+def database_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the migrated database, or None (one rule: property and CLI)."""
+    if not name or "\x00" in name:
+        return "must be a database name of 1 to 63 bytes"
+    if len(name.encode()) > NAME_BYTES:
+        # PostgreSQL would create it cut to 63 bytes, then find no database by the full name.
+        return f"must be at most {NAME_BYTES} bytes in UTF-8, not {len(name.encode())}"
+    if name in RESERVED_DATABASES:
+        return f"{name} is reserved (template databases, rdsadmin); name the application's own"
+    return None
+
+
 class MigrationsProperties(RunProperties):
     """Every property of ``Custom::AuroraExpressMigrations``: the run's, the target, the sources."""
 
@@ -100,6 +117,8 @@ class MigrationsProperties(RunProperties):
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Self:
+        if problem := database_problem(self.database):
+            raise InvalidProperty("Database", problem)
         if not self.cluster_identifier and not self.endpoint:
             raise InvalidProperty(
                 "ClusterIdentifier", "one of ClusterIdentifier or Endpoint is required"
