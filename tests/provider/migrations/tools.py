@@ -72,9 +72,14 @@ def bench_peers() -> npm_peers.NpmPeers:
 
 
 def run_tool(
-    argv: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    argv: list[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a tool to completion; its output goes to the suite's secret scan; fail on error."""
+    """Run a tool to completion; its output goes to the suite's secret scan; fail on error
+    unless ``check`` is off."""
     done = subprocess.run(
         argv,
         cwd=cwd,
@@ -86,7 +91,8 @@ def run_tool(
     )
     test = os.environ.get("PYTEST_CURRENT_TEST", "?")
     record_output(test, f"{Path(argv[0]).name} output", done.stdout + done.stderr)
-    assert done.returncode == 0, f"{' '.join(argv[:3])} failed:\n{done.stdout}\n{done.stderr}"
+    failed = f"{' '.join(argv[:3])} failed:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0 or not check, failed
     return done
 
 
@@ -105,15 +111,19 @@ def tool_migration(
     *,
     kind: Kind = Kind.VERSIONED,
     raw: bytes | None = None,
+    tool_version: str | None = None,
     **meta: Any,
 ) -> Migration:
-    """A migration as the layout's reader makes it, with what the tool knows it by."""
+    """A migration as the layout's reader makes it, with what the tool knows it by
+    (``tool_version``: the version as the tool writes it)."""
     return Migration(
         name,
         version,
         kind,
         sql,
-        tool=ToolMeta(layout, raw=sql.encode() if raw is None else raw, **meta),
+        tool=ToolMeta(
+            layout, version=tool_version, raw=sql.encode() if raw is None else raw, **meta
+        ),
     )
 
 
