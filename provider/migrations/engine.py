@@ -288,8 +288,8 @@ def _release(conn: psycopg.Connection[Any], key: int) -> None:
 def _migrate_locked(
     conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
 ) -> Result:
-    history.ensure(conn, options.history_table)
     tool = _tool(conn, migration_set, options)
+    history.ensure(conn, options.history_table)
     current = _plan(conn, migration_set, options, tool)
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
