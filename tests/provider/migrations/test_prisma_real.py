@@ -244,3 +244,12 @@ def test_a_migration_prisma_left_failed_stops_the_engine_as_p3009(
     with pytest.raises(ProviderError, match=rf"P3009.*{NAMES[1]}"):
         engine.migrate(conn, prisma_set(project(tmp_path, MIGRATIONS)), Options())
     assert "Post" not in tables(conn)
+
+
+def test_a_migration_changed_since_prisma_applied_it_is_drift_naming_it(
+    conn: Conn, prisma: Path, socket: Socket, tmp_path: Path
+) -> None:
+    deploy(prisma, socket, project(tmp_path, MIGRATIONS))
+    edited = {**MIGRATIONS, NAMES[0]: MIGRATIONS[NAMES[0]].replace("TEXT", "VARCHAR(320)")}
+    with pytest.raises(ProviderError, match=rf"^{NAMES[0]}/migration.sql was changed .* by prisma"):
+        engine.migrate(conn, prisma_set(project(tmp_path, edited)), Options())
