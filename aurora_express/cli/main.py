@@ -86,6 +86,13 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         help="apply a pending migration older than the newest applied one",
     )
     parser.add_argument(
+        "--keep-tool-history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also keep the layout's tool's own history table, so the tool can take over "
+        "again (default: on; as KeepToolHistory)",
+    )
+    parser.add_argument(
         "--lock-timeout",
         type=int,
         metavar="S",

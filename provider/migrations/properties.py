@@ -38,6 +38,7 @@ EXPECTED = {
     "LockTimeoutSeconds": "an integer number of seconds from 1 to 86400",
     "StatementTimeoutSeconds": "an integer number of seconds from 1 to 86400",
     "AllowOutOfOrder": "true or false",
+    "KeepToolHistory": "true or false",
     "Revision": "a string",
 }
 
@@ -55,8 +56,8 @@ class RunProperties(BaseModel):
     """How a run reads its source and applies it: what the CLI's flags also set.
 
     The CLI maps ``--layout``, ``--seed-mode``, ``--history-table``,
-    ``--lock-timeout``, ``--statement-timeout`` and ``--allow-out-of-order``
-    onto these (``parse_run``), so a value is checked by the same rule
+    ``--lock-timeout``, ``--statement-timeout``, ``--allow-out-of-order`` and
+    ``--[no-]keep-tool-history`` onto these (``parse_run``), so a value is checked by the same rule
     wherever it comes from.
     """
 
@@ -70,6 +71,8 @@ class RunProperties(BaseModel):
         None, alias="StatementTimeoutSeconds", ge=1, le=86400
     )
     allow_out_of_order: bool = Field(False, alias="AllowOutOfOrder")
+    # Also keep the layout's own tool's history table (created if missing, a row per migration).
+    keep_tool_history: bool = Field(True, alias="KeepToolHistory")
 
     @model_validator(mode="after")
     def _table_parses(self) -> Self:
