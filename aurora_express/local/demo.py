@@ -113,11 +113,11 @@ class Lifecycle:
         from provider.cluster.handler import handler as cluster_handler  # noqa: PLC0415
         from provider.migrations.handler import handler as migrations_handler  # noqa: PLC0415
 
-        stack = cfn_local.stack_id(STACK_NAME)
         simulators = {
             "Db": LifecycleSimulator(
                 cluster_handler,
                 w.collector,
+                stack_name=STACK_NAME,
                 logical_id="Db",
                 resource_type=CLUSTER_TYPE,
                 function_name=CLUSTER_FUNCTION,
@@ -127,6 +127,7 @@ class Lifecycle:
             "Schema": LifecycleSimulator(
                 migrations_handler,
                 w.collector,
+                stack_name=STACK_NAME,
                 logical_id="Schema",
                 resource_type=MIGRATIONS_TYPE,
                 function_name=MIGRATIONS_FUNCTION,
@@ -134,8 +135,6 @@ class Lifecycle:
                 endpoint_url=w.moto_url,
             ),
         }
-        for simulator in simulators.values():
-            simulator.stack_id = stack
         return cls(w, printer, [], simulators)
 
     def invoke(

@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from provider.common import ownership
+
 logger = logging.getLogger(__name__)
 
 _BUCKET_HOST = re.compile(
     r"^cloudformation-custom-resource-response-(?P<region>[a-z0-9]+)"
     r"\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$"
 )
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _STACK_ARN = re.compile(
     r"^arn:aws[a-z-]*:cloudformation:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):stack/[^/]+/.+$"
 )
@@ -57,7 +58,7 @@ def url_problem(url: str, region: str, *, allow_loopback: bool = False) -> str |
     emulation's stand-in, never set in a deployed function.
     """
     parts = urlsplit(url)
-    if allow_loopback and parts.scheme == "http" and parts.hostname in _LOOPBACK:
+    if allow_loopback and parts.scheme == "http" and parts.hostname in ownership.LOOPBACK:
         return None
     if parts.scheme != "https":
         return "the ResponseURL is not an https URL"

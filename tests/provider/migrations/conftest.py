@@ -1,5 +1,6 @@
-"""The test bed of tests/migrations (a real PostgreSQL with TLS, a pooled empty database per
-test), shared here, plus in-memory sources for the pure reading tests."""
+"""The migrations test bed of ``tests/migrations`` (one TLS PostgreSQL, a fresh database per
+test), shared here, plus in-memory sources for the pure reading tests; the real tools that
+install from a package registry are in ``tools``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import psycopg
 from provider.migrations import engine, layouts
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import SourceFiles, from_directory
-from tests.migrations.conftest import conn, db, db_pool, open_conn, pg  # noqa: F401 (fixtures)
+from tests.migrations.conftest import conn, db, db_pool, open_conn, pg
+
+__all__ = ["conn", "db", "db_pool", "open_conn", "pg"]
 
 Conn = psycopg.Connection[Any]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from provider.common.errors import InvalidProperty
-from provider.migrations import properties, service
+from provider.migrations import migrator, properties
+from provider.migrations.settings import MigrationsSettings
 
 
 def props(**extra: object) -> properties.MigrationsProperties:
@@ -34,8 +35,8 @@ def test_the_run_replaces_placeholders_and_flyways_user_and_database() -> None:
             {"Name": "V1__a.sql", "Sql": "CREATE SCHEMA ${tenant} AUTHORIZATION ${flyway:user};"}
         ],
     )
-    the_set = service.migration_set(given, service.Clients())
-    assert the_set.migrations[0].sql == "CREATE SCHEMA acme AUTHORIZATION app_user;"
+    source = migrator.resource_source(given, MigrationsSettings(), migrator.Clients())
+    assert source.migration_set.migrations[0].sql == "CREATE SCHEMA acme AUTHORIZATION app_user;"
 
 
 def test_an_unknown_layout_names_every_layout_there_is() -> None:
