@@ -54,7 +54,7 @@ def test_zip_entries_that_collide_once_normalized_fail_naming_both() -> None:
 
 
 def test_zip_entries_with_distinct_names_are_all_kept() -> None:
-    assert sorted(unzip(zipped("a/V1__x.sql", "./b/V2__y.sql"), "m.zip")) == [
+    assert sorted(unzip(zipped("a/V1__x.sql", "./b/V2__y.sql"), "m.zip").files) == [
         "a/V1__x.sql",
         "b/V2__y.sql",
     ]
