@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml examples/*.yaml --append-rules aurora_express.lint
 	$(BIN)/python -m aurora_express.schema --check
+	$(BIN)/python -m aurora_express.provider_template --check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
