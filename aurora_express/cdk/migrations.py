@@ -18,6 +18,7 @@ from aurora_express.cdk.cluster import ExpressCluster
 from aurora_express.cdk.provider import MIGRATIONS_TYPE, IAuroraExpressProvider
 
 Source = str | os.PathLike[str] | Mapping[str, str]
+_ANY_CLUSTER = "express-cluster"
 
 
 class ExpressMigrations(Construct):
@@ -101,8 +102,13 @@ class ExpressMigrations(Construct):
         }
         properties = {k: v for k, v in properties.items() if v is not None}
         timeout = {"ServiceTimeout": int(service_timeout.to_seconds())} if service_timeout else {}
+        # The identifier comes from the cluster, which only answers with valid
+        # ones: checked as one, so the checks that follow it in the provider's
+        # model (HistoryTable, the sources) run too.
         _validation.check(
-            MIGRATIONS_TYPE, self.node.path, {"ServiceToken": token, **timeout, **properties}
+            MIGRATIONS_TYPE,
+            self.node.path,
+            {"ServiceToken": token, **timeout, **properties, "ClusterIdentifier": _ANY_CLUSTER},
         )
         self.resource = CustomResource(
             self,
@@ -143,7 +149,7 @@ class ExpressMigrations(Construct):
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"],
                     resources=[bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{key}*"]}},
+                    conditions={"StringLike": {"s3:prefix": f"{key}*"}},
                 )
             )
 
