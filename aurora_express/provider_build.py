@@ -23,8 +23,6 @@ Standard library only: ``sam build`` runs it with a bare ``python3.13``.
 from __future__ import annotations
 
 import argparse
-import compileall
-import py_compile
 import shutil
 import subprocess
 import sys
@@ -100,14 +98,10 @@ def compile_bytecode(target: Path) -> bool:
     """Compile ``target`` for the runtime; False (nothing done) under another Python."""
     if sys.version_info[:2] != PYTHON_VERSION:
         return False
-    ok = compileall.compile_dir(
-        target,
-        quiet=1,
-        workers=0,
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
-    if not ok:
-        raise RuntimeError(f"compiling {target} failed")
+    # In a child process: compileall's workers start from a forkserver, which
+    # would import the caller's __main__ (a CDK app) again.
+    command = [sys.executable, "-m", "compileall", "-q", "-j", "0"]
+    subprocess.run([*command, "--invalidation-mode", "unchecked-hash", str(target)], check=True)
     return True
 
 
