@@ -29,6 +29,7 @@ CDK_CLI_VERSION = "2.1148.1"
 
 def _environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.pop("CDK_VALIDATION", None)  # as a user runs it: CDK's own template validation on
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         PYTHONPATH=str(ROOT),
