@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import inf
 from typing import Any
 
 from aws_cdk import Aws, Fn, Token
@@ -69,12 +70,11 @@ def check_parameter(prop: str, name: str, spec: Mapping[str, Any], value: str) -
     if spec.get("Type") == "Number":
         number = _number(value)
         low, high = spec.get("MinValue"), spec.get("MaxValue")
-        if (
-            number is None
-            or (low is not None and number < low)
-            or (high is not None and number > high)
-        ):
-            raise ValueError(f"{where} must be a number from {low} to {high}, not {value!r}.")
+        floor, ceiling = (-inf if low is None else low), (inf if high is None else high)
+        outside = number is None or not floor <= number <= ceiling
+        if outside:
+            bounds = f" from {low} to {high}" if low is not None and high is not None else ""
+            raise ValueError(f"{where} must be a number{bounds}, not {value!r}.")
     allowed = spec.get("AllowedValues")
     if allowed is not None and value not in [as_parameter(a) for a in allowed]:
         raise ValueError(f"{where} must be one of {', '.join(map(str, allowed))}, not {value!r}.")

@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_cdk import Token
 
-from aurora_express.lint._checks import property_problems
+from aurora_express.lint._checks import expiry_problems, property_problems
 from aurora_express.lint._kinds import kinds
 
 _DEPLOY_TIME = {"Ref": "a CDK token"}
@@ -48,9 +48,18 @@ def as_sent(value: Any) -> Any:
     return value
 
 
+def _literal(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: as_sent(v) for k, v in properties.items() if v is not None}
+
+
 def check(resource_type: str, path: str, properties: Mapping[str, Any]) -> None:
     """Raise ``PropertyError`` with every reason the provider would fail ``properties`` for."""
-    literal = {k: as_sent(v) for k, v in properties.items() if v is not None}
-    problems = property_problems(kinds()[resource_type], path, literal)
+    problems = property_problems(kinds()[resource_type], path, _literal(properties))
     if problems:
         raise PropertyError([problem.message for problem in problems])
+
+
+def warnings(resource_type: str, path: str, properties: Mapping[str, Any]) -> list[str]:
+    """What the lint rules warn about valid properties (ExpiresAfter the reaper never acts on)."""
+    found = expiry_problems(kinds()[resource_type], path, _literal(properties))
+    return [problem.message for problem in found]

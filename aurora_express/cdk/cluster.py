@@ -6,7 +6,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from aws_cdk import ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import (
+    Annotations,
+    ArnFormat,
+    CfnResource,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -107,11 +116,10 @@ class ExpressCluster(Construct):
         }
         properties = {k: v for k, v in properties.items() if v is not None}
         timeout = {"ServiceTimeout": int(service_timeout.to_seconds())} if service_timeout else {}
-        _validation.check(
-            RESOURCE_TYPE,
-            self.node.path,
-            {"ServiceToken": provider.cluster_service_token, **timeout, **properties},
-        )
+        checked = {"ServiceToken": provider.cluster_service_token, **timeout, **properties}
+        _validation.check(RESOURCE_TYPE, self.node.path, checked)
+        for warning in _validation.warnings(RESOURCE_TYPE, self.node.path, checked):
+            Annotations.of(self).add_warning_v2("aurora-express:ineffective-expiry", warning)
         self.resource = CustomResource(
             self,
             "Resource",
@@ -123,7 +131,10 @@ class ExpressCluster(Construct):
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """Set the provider's ``OnDelete`` (the resource's DeletionPolicy stays Delete)."""
-        self.resource.node.default_child.add_property_override("OnDelete", ON_DELETE[policy])  # type: ignore[union-attr]
+        resource = self.resource.node.default_child
+        if not isinstance(resource, CfnResource):
+            raise TypeError(f"{self.node.path}: the custom resource has no CfnResource")
+        resource.add_property_override("OnDelete", ON_DELETE[policy])
 
     # -- attributes (Fn::GetAtt) --------------------------------------------------
 

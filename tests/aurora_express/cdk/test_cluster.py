@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import assertions
 from aws_cdk import aws_iam as iam
 
 from aurora_express.cdk import AuroraExpressProvider, ExpressCluster, PropertyError
@@ -264,4 +265,21 @@ def test_grant_connect_as_another_user_allows_that_user_on_this_cluster_only() -
     assert statement["Effect"] == "Allow"
     assert evaluate(statement["Resource"]) == (
         f"arn:aws:rds-db:eu-west-1:123456789012:dbuser:<{db_id}.ClusterResourceId>/app_reader"
+    )
+
+
+def test_an_expiry_the_reaper_never_acts_on_is_a_synth_warning_as_in_the_lint_rules() -> None:
+    stack = new_stack()
+    ExpressCluster(
+        stack,
+        "Db",
+        provider=provider(stack),
+        expires_after=cdk.Duration.days(7),
+        deletion_protection=True,
+    )
+    assertions.Annotations.from_stack(stack).has_warning(
+        "/Prov/Db",
+        assertions.Match.string_like_regexp(
+            "ExpiresAfter never takes effect while DeletionProtection is true"
+        ),
     )
