@@ -187,6 +187,8 @@ class AuroraExpressProvider(Construct):
         for logical_id, resource in self.template.get("Resources", {}).items():
             if resource.get("Type") != "AWS::Serverless::Function":
                 raise UnsupportedTemplate(f"{logical_id}: a {resource.get('Type')}")
+            if set(resource) - {"Type", "Condition", "Metadata", "Properties"}:
+                raise UnsupportedTemplate(f"{logical_id} sets {sorted(resource)}")
             wanted = resource.get("Condition")
             if wanted is None or _template.condition(self.template, wanted, values):
                 self.functions[logical_id] = self._function(

@@ -8,6 +8,7 @@ CloudFormation would have worked them out (``cfn.evaluate``), statements as
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Any
 
@@ -18,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 
 from aurora_express import provider_template
 from aurora_express.cdk import AuroraExpressProvider, ExpressCluster
+from aurora_express.cdk._template import UnsupportedTemplate
 from aurora_express.cdk.provider import PARAMETER_PROPS
 from tests.aurora_express.cdk.cfn import (
     Json,
@@ -302,3 +304,35 @@ def test_a_cluster_in_another_stack_uses_the_providers_function_across_stacks() 
     ExpressCluster(branch, "Db", provider=provider)
     token = only(synth(branch), "Custom::AuroraExpress")["Properties"]["ServiceToken"]
     assert "Fn::ImportValue" in token
+
+
+def _with(change: Any) -> Any:
+    template = copy.deepcopy(TEMPLATE)
+    change(template)
+    return lambda: template
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            lambda t: t["Resources"]["ClusterProviderFunction"]["Properties"].update(
+                ReservedConcurrentExecutions=2
+            ),
+            "ReservedConcurrentExecutions",
+        ),
+        (lambda t: t["Resources"].update(Queue={"Type": "AWS::SQS::Queue"}), "AWS::SQS::Queue"),
+        (
+            lambda t: t["Resources"]["ClusterProviderFunction"]["Properties"]["Policies"].append(
+                "AWSLambdaVPCAccessExecutionRole"
+            ),
+            "AWSLambdaVPCAccessExecutionRole",
+        ),
+    ],
+)
+def test_a_template_yaml_it_cannot_build_fails_the_synth_rather_than_differ(
+    monkeypatch: pytest.MonkeyPatch, change: Any, named: str
+) -> None:
+    monkeypatch.setattr(provider_template, "load", _with(change))
+    with pytest.raises(UnsupportedTemplate, match=named):
+        AuroraExpressProvider(new_stack(), "Provider")
