@@ -95,13 +95,14 @@ def declare(
     resource_type: str,
     physical_id: str | None,
     *,
-    stack_status: str,
+    stack_status: str | None,
 ) -> None:
-    """Set the stack's status and what CloudFormation records of ``logical_id``."""
+    """Record what CloudFormation knows of ``logical_id``; set the stack's status unless None."""
     install()
     with _lock:
         _records[(stack_id, logical_id)] = _Record(logical_id, resource_type, physical_id)
-        _stack(stack_id).status = stack_status
+        if stack_status is not None:
+            _stack(stack_id).status = stack_status
 
 
 def forget(stack_id: str, logical_id: str) -> None:

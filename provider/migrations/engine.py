@@ -36,7 +36,6 @@ transactions. How each migration runs, and why:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import time
@@ -244,11 +243,11 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
     if not conn.autocommit:
         raise ValueError("the engine needs an autocommit connection")
     try:
-        _session_setup(conn)
+        restore = _session_setup(conn)
         key = lock_key(options.history_table)
         _acquire(conn, key, options)
         try:
-            return _migrate_locked(conn, migration_set, options)
+            return _migrate_locked(conn, migration_set, options, restore + _lock_held_sql(key))
         except ProviderError:
             _after_error(conn, migration_set.callbacks)
             raise
@@ -262,11 +261,30 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
         ) from exc
 
 
-def _session_setup(conn: psycopg.Connection[Any]) -> None:
-    # If this process dies mid-migration, the server notices within seconds and
-    # rolls back, releasing the advisory lock (PostgreSQL 14+; ignored elsewhere).
-    with contextlib.suppress(psycopg.Error):
-        conn.execute("SET client_connection_check_interval = 2000")
+CHECK_INTERVAL = "SET client_connection_check_interval = 2000"
+
+
+def _session_setup(conn: psycopg.Connection[Any]) -> str:
+    """The engine's own session settings; the SQL that restores them after each migration.
+
+    If this process dies mid-migration, the server notices within seconds and
+    rolls back, releasing the advisory lock (PostgreSQL 14+; ignored elsewhere).
+    """
+    try:
+        conn.execute(CHECK_INTERVAL)
+    except psycopg.Error:
+        return ""
+    return CHECK_INTERVAL + ";\n"
+
+
+def _lock_held_sql(key: int) -> str:
+    """A query that is true while this session holds the run's advisory lock on ``key``."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    high, low = unsigned >> 32, unsigned & 0xFFFFFFFF
+    return (
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+        f"AND pid = pg_backend_pid() AND classid = {high} AND objid = {low} AND objsubid = 1)"
+    )
 
 
 def _acquire(conn: psycopg.Connection[Any], key: int, options: Options) -> None:
@@ -299,7 +317,7 @@ def _release(conn: psycopg.Connection[Any], key: int) -> None:
 
 
 def _migrate_locked(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, after: str
 ) -> Result:
     tool = _tool(conn, migration_set, options)
     history.ensure(conn, options.history_table)
@@ -325,7 +343,7 @@ def _migrate_locked(
         result.adopted = [m.name for m in current.adopt]
         result.adopted_from = tool.adapter.tool
 
-    runner = _Runner(conn, options, kept)
+    runner = _Runner(conn, options, kept, after=after)
     position = {id(m): i for i, m in enumerate(migration_set.migrations)}
     newest = max((position[id(m)] for m in current.applied if m.version), default=-1)
     hooks = migration_set.callbacks
@@ -400,15 +418,32 @@ def _adopt(
     logger.info("Adopted %d migrations applied by %s", len(migrations), by)
 
 
+def _last_value(cursor: psycopg.Cursor[Any]) -> bool:
+    """The one value of the last result of a multi-statement message."""
+    while cursor.nextset():
+        pass
+    row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 class _Runner:
     """Runs one migration at a time on ``conn`` with the options' timeouts and retries."""
 
     def __init__(
-        self, conn: psycopg.Connection[Any], options: Options, tool: _Tool | None = None
+        self,
+        conn: psycopg.Connection[Any],
+        options: Options,
+        tool: _Tool | None = None,
+        *,
+        after: str = "SELECT true",
     ) -> None:
         self.conn = conn
         self.options = options
         self.tool = tool  # the folder's tool's table, written with each migration
+        # Run after each migration: the session as the engine set it (a file's SET ROLE,
+        # set_config(..., false) or SET statement_timeout = 0 must not reach the next), then
+        # whether the run still holds its lock (a file may call pg_advisory_unlock_all()).
+        self.after = "RESET ALL;\nRESET ROLE;\n" + after
 
     def _settings(self, scope: str) -> str:
         parts = []
@@ -435,10 +470,19 @@ class _Runner:
     def apply(self, m: Migration) -> Applied:
         started = time.monotonic()
         if m.transactional:
-            self._transactional(m)
+            held = self._transactional(m)
         else:
             self._one_by_one(m)
+            held = self._after()
+        if not held:
+            raise ProviderError(
+                f"{m.name} released the run's advisory lock (pg_advisory_unlock_all?); it is "
+                "applied, and the run stopped so that no other run interleaves. Run again."
+            )
         return Applied(m.name, m.version, m.kind, int((time.monotonic() - started) * 1000))
+
+    def _after(self) -> bool:
+        return _last_value(self.conn.execute(self.after.encode()))
 
     # -- one message --------------------------------------------------------
 
@@ -453,17 +497,16 @@ class _Runner:
                 parts.append(row)
         return ";\n".join(p.as_string(self.conn) for p in parts)
 
-    def _transactional(self, m: Migration) -> None:
+    def _transactional(self, m: Migration) -> bool:
         prefix = "BEGIN;\n" + self._settings("LOCAL ")
         # A newline first: the file may end in a line comment.
-        message = f"{prefix}{m.script.text}\n;\n{self._records(m)};\nCOMMIT;"
+        message = f"{prefix}{m.script.text}\n;\n{self._records(m)};\nCOMMIT;\n{self.after}"
         attempt = 0
         while True:
             attempt += 1
             started = time.monotonic()
             try:
-                self.conn.execute(message.encode())
-                return
+                return _last_value(self.conn.execute(message.encode()))
             except psycopg.Error as exc:
                 self._rollback()
                 if exc.sqlstate == LOCK_NOT_AVAILABLE and self._backoff(attempt):
@@ -538,6 +581,14 @@ class _Runner:
         try:
             for statement in m.script.statements:
                 self._statement(m, statement.text, statement.start)
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self._rollback()
+                self.conn.execute(self._records(m, success=False, execution_ms=0).encode())
+                raise ProviderError(
+                    f"{m.name} leaves a transaction open (a BEGIN without COMMIT): what followed "
+                    "the BEGIN was rolled back. End it with COMMIT, or let the engine wrap the "
+                    "file in its own transaction."
+                )
             elapsed = int((time.monotonic() - started) * 1000)
             self.conn.execute(self._records(m, execution_ms=elapsed).encode())
         finally:

@@ -86,6 +86,10 @@ def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     )
 
 
+# pg_advisory_xact_lock key for creating history schemas and tables ("aurora-ex" in ASCII).
+SETUP_LOCK_KEY = 0x6175726F72612D65
+
+
 def ensure(conn: psycopg.Connection[Any], table: TableName) -> None:
     """Create the history table (and its schema) unless they exist.
 
@@ -94,9 +98,15 @@ def ensure(conn: psycopg.Connection[Any], table: TableName) -> None:
     """
     if exists(conn, table):
         return
-    if not _schema_exists(conn, table.schema):
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema)))
-    conn.execute(create_sql(table))
+    # Two runs with other history tables (other lock keys) in one new schema would race on
+    # CREATE SCHEMA (a unique violation in pg_namespace): creating is serialized per database.
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK_KEY,))
+        if not _schema_exists(conn, table.schema):
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema))
+            )
+        conn.execute(create_sql(table))
 
 
 def create_sql(table: TableName) -> sql.Composed:

@@ -16,6 +16,12 @@ further at any other. An owned cluster is
   reaper must never make.
 
 Orphan wins over expired when both hold (the stack's absence says more).
+
+Tags are not proof: anyone may write them. Before deleting, the reaper asks
+CloudFormation's own record (``Stacks.proves``): the owning stack, deleted or
+not, must list the cluster as the physical id of a ``Custom::AuroraExpress``
+resource under that logical id. A cluster it cannot prove is reported
+(``unproven``), never deleted.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ class Action(StrEnum):
     PROTECTED = "protected"  # DeletionProtection is on
     DELETING = "deleting"  # already on its way out
     FAILED = "delete-failed"  # armed, but the Delete was refused (the reason says why)
+    # Doomed, but CloudFormation's record does not show that the provider made it (tags
+    # anyone may write are not proof): reported, never deleted.
+    UNPROVEN = "unproven"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ Deleter = Callable[[ClusterState, Owner], None]
 class Stacks(Protocol):
     def lookup(self, stack_id: str) -> StackLookup: ...
 
+    def proves(self, stack_id: str, logical_id: str, cluster: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -135,6 +137,13 @@ def run(
         else:
             stack = StackLookup(exists=None, detail="stack in another region or account")
         verdict = judge(state, owner, stack, now, armed=settings.armed)
+        doomed = verdict.action in (Action.DELETE, Action.WOULD_DELETE)
+        if doomed and not stacks.proves(owner.stack_id, owner.logical_id, state.identifier):
+            verdict = dataclasses.replace(
+                verdict,
+                action=Action.UNPROVEN,
+                reason=f"{verdict.reason}; its stack's record does not show the provider made it",
+            )
         if verdict.action is Action.DELETE:
             try:
                 delete(state, owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import boto3
 import moto
 import pytest
 
+from aurora_express.local import moto_stacks
 from aurora_express.local.moto_express import ExpressSemantics, express_semantics
 from provider.cluster import naming
 
@@ -60,7 +62,10 @@ class World:
         expires_in: timedelta | None = None,
         extra_tags: dict[str, str] | None = None,
         deletion_protection: bool = False,
+        by_hand: bool = False,
     ) -> str:
+        """A cluster with the tags given; unless ``by_hand``, also as the provider leaves one:
+        the owning stack's record (when moto holds the stack) names it as its resource."""
         tags = dict(extra_tags or {})
         if stack_id is not None:
             tags[naming.OWNER_STACK_TAG] = stack_id
@@ -76,6 +81,11 @@ class World:
             DeletionProtection=deletion_protection,
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )
+        if stack_id is not None and logical_id is not None and not by_hand:
+            with contextlib.suppress(Exception):  # a stack moto never held: no record
+                moto_stacks.declare(
+                    stack_id, logical_id, "Custom::AuroraExpress", identifier, stack_status=None
+                )
         return identifier
 
     def wait_available(self) -> None:

@@ -55,6 +55,31 @@ def test_cluster_of_a_stack_that_no_longer_exists_is_an_orphan(world: World) -> 
     assert run(armed=False)["ancient"].category is Category.ORPHAN
 
 
+def test_a_hand_tagged_cluster_of_a_stack_that_never_existed_is_reported_never_deleted(
+    world: World,
+) -> None:
+    """Tags anyone may write are not proof: only CloudFormation's record is."""
+    never = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/never-existed/0000"
+    world.cluster("forged", stack_id=never, by_hand=True)
+    world.wait_available()
+    verdict = run(armed=True)["forged"]
+    assert verdict.category is Category.ORPHAN
+    assert verdict.action is Action.UNPROVEN
+    assert "does not show the provider made it" in verdict.reason
+    assert world.clusters() == {"forged": "available"}
+
+
+def test_a_hand_tagged_cluster_naming_a_real_stack_is_reported_never_deleted(
+    world: World,
+) -> None:
+    """The stack's record names another cluster as its resource, or none."""
+    stack = world.deleted_stack("gone")
+    world.cluster("theirs-really", stack_id=stack, by_hand=True)
+    world.wait_available()
+    assert run(armed=True)["theirs-really"].action is Action.UNPROVEN
+    assert world.clusters() == {"theirs-really": "available"}
+
+
 def test_cluster_past_its_expiry_is_expired(world: World) -> None:
     world.cluster("old", stack_id=world.stack("app"), expires_in=-HOUR)
     assert run(armed=False)["old"].category is Category.EXPIRED

@@ -21,7 +21,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aurora_express.local.simulator import LifecycleSimulator
-from provider.common import logging as redaction
+from provider.common import redaction
 from provider.migrations import handler as migrations_handler
 from tests.conftest import CAPTURED, plant
 from tests.hardening.conftest import keep_output

@@ -96,6 +96,9 @@ def mset(
 
 
 def run(conn: psycopg.Connection[Any], the_set: MigrationSet, **options: Any) -> engine.Result:
+    """The engine with its own history only: the layouts record their tool on each migration,
+    and the tools' tables (kept by default) are tests/provider/migrations' subject."""
+    options.setdefault("keep_tool_history", False)
     return engine.migrate(conn, the_set, Options(**options))
 
 

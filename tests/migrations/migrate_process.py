@@ -21,7 +21,9 @@ def main() -> None:
     spec = json.loads(sys.argv[1])
     files = SourceFiles({k: v.encode() for k, v in spec["files"].items()})
     with psycopg.connect(**spec["conninfo"], autocommit=True) as conn:
-        result = engine.migrate(conn, MigrationSet(layouts.load(files)), Options(lock_wait=60))
+        result = engine.migrate(
+            conn, MigrationSet(layouts.load(files)), Options(lock_wait=60, keep_tool_history=False)
+        )
     print(json.dumps(result.as_json()))
 
 

@@ -102,7 +102,7 @@ def test_create_applies_migrations_and_seeds_and_returns_the_attributes(
         body["PhysicalResourceId"]
         == f"{props['Endpoint']}:{props['Port']}/{props['Database']}/{HISTORY}"
     )
-    assert tables(conn) == {"users", "posts"}
+    assert tables(conn) == {"users", "posts", "flyway_schema_history"}  # Flyway's kept too
     applied_by = conn.execute(
         "SELECT DISTINCT applied_by FROM aurora_express.schema_migrations"
     ).fetchall()
@@ -177,7 +177,7 @@ def test_delete_succeeds_and_touches_nothing(
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
     assert history(conn) == before
-    assert tables(conn) == {"users", "posts"}
+    assert tables(conn) == {"users", "posts", "flyway_schema_history"}  # Flyway's kept too
 
 
 def test_delete_of_an_unreachable_database_still_succeeds(collector: ResponseCollector) -> None:

@@ -68,6 +68,9 @@ OPERATIONS: dict[Call, frozenset[str]] = {
     ("cloudformation", "DescribeStackResource"): frozenset(
         {"cloudformation:DescribeStackResource"}
     ),
+    ("cloudformation", "DescribeStackResources"): frozenset(
+        {"cloudformation:DescribeStackResources"}
+    ),
 }
 
 _CRHELPER: frozenset[Call] = frozenset(
@@ -112,7 +115,8 @@ CALLS: dict[str, frozenset[Call]] = {
         ("s3", "GetObject"),
     },
     # The reaper deletes with the cluster provider's own Delete (provider.cluster).
-    REAPER: _DELETE | {("cloudformation", "DescribeStacks")},
+    REAPER: _DELETE
+    | {("cloudformation", "DescribeStacks"), ("cloudformation", "DescribeStackResources")},
 }
 
 # Where each function's code is (as the Makefile's build targets copy it), and
@@ -279,7 +283,7 @@ GRANTS: dict[str, list[Grant]] = {
         *_describe("ListClusters", "ListInstances"),
         grant(
             "LookUpOwningStacks",
-            "cloudformation:DescribeStacks",
+            {"cloudformation:DescribeStacks", "cloudformation:DescribeStackResources"},
             arn("cloudformation", "stack/*/*"),
         ),
         grant("DeleteOwnedClustersOnly", "rds:DeleteDBCluster", arn("rds", "cluster:*"), OWNED),
