@@ -39,14 +39,16 @@ def tls_settings() -> Tls:
     return Tls(sslmode=settings["sslmode"], sslrootcert=settings["sslrootcert"])
 
 
-def _session(region: str | None) -> boto3.session.Session:
-    session = boto3.session.Session(region_name=region)
-    if not session.region_name:
+def session(region: str | None) -> boto3.session.Session:
+    """A boto3 session for ``region`` (or the SDK's own); CliError when there is none."""
+    made = boto3.session.Session(region_name=region)
+    if not made.region_name:
         raise CliError("no AWS region: pass --region or set AWS_REGION")
-    return session
+    return made
 
 
-def _aws_error(operation: str, subject: str, exc: Exception) -> CliError:
+def aws_error(operation: str, subject: str, exc: Exception) -> CliError:
+    """An AWS failure as a CliError naming the operation, the subject and the code."""
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "Unknown")
         message = exc.response.get("Error", {}).get("Message", "")
@@ -68,21 +70,21 @@ def describe_cluster(cluster: str, region: str | None) -> tuple[dict[str, Any], 
     identifier = normalize(cluster)
     if not identifier:
         raise CliError(f"--cluster {cluster!r} is not a cluster identifier", exit_code=2)
-    session = _session(region)
-    rds = session.client("rds")
+    found_in = session(region)
+    rds = found_in.client("rds")
     try:
         found = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
     except botocore.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "DBClusterNotFoundFault":
             raise CliError(
-                f"no cluster {identifier!r} in {session.region_name} (DBClusterNotFoundFault)"
+                f"no cluster {identifier!r} in {found_in.region_name} (DBClusterNotFoundFault)"
             ) from exc
-        raise _aws_error("DescribeDBClusters", identifier, exc) from exc
+        raise aws_error("DescribeDBClusters", identifier, exc) from exc
     except botocore.exceptions.BotoCoreError as exc:
-        raise _aws_error("DescribeDBClusters", identifier, exc) from exc
+        raise aws_error("DescribeDBClusters", identifier, exc) from exc
     if not found:
-        raise CliError(f"no cluster {identifier!r} in {session.region_name}")
-    return found[0], str(session.region_name)
+        raise CliError(f"no cluster {identifier!r} in {found_in.region_name}")
+    return found[0], str(found_in.region_name)
 
 
 def resolve(
@@ -113,8 +115,8 @@ def resolve(
 
 def make_token(target: Target) -> str:
     """A fresh IAM auth token (15 minutes) for the target's host, port, user and region."""
-    tokens = connect.iam_tokens(_session(target.region).client("rds"))
+    tokens = connect.iam_tokens(session(target.region).client("rds"))
     try:
         return tokens(target.host, target.port, target.user, target.region)
     except botocore.exceptions.BotoCoreError as exc:
-        raise _aws_error("generate_db_auth_token", target.host, exc) from exc
+        raise aws_error("generate_db_auth_token", target.host, exc) from exc
