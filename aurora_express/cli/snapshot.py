@@ -62,7 +62,7 @@ def _wait(rds: Any, name: str, timeout: float, poll: float) -> None:
         status = str(snapshot.get("Status", "unknown"))
         if status != shown:
             progress = snapshot.get("PercentProgress")
-            detail = f" ({progress}%)" if progress is not None and status != _DONE else ""
+            detail = f" ({progress}%)" if isinstance(progress, int) and progress < 100 else ""
             print(f"snapshot {name}: {status}{detail}", file=sys.stderr)
             shown = status
         if status == _DONE:

@@ -42,8 +42,9 @@ from aurora_express.local.embedded_pg import EmbeddedPostgres
 BUCKET = "aurora-express-demo-sources"
 MODIFY_SECONDS = 1.0  # a capacity change leaves the cluster 'modifying' this long
 DELETE_SECONDS = 4.0  # a deleted cluster stays 'deleting' this long
+SNAPSHOT_SECONDS = 1.0  # a manual snapshot stays 'creating' this long
 _INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @dataclass
@@ -104,6 +105,7 @@ def _moto_server(creating_seconds: float) -> Iterator[str]:
         create_seconds=creating_seconds,
         modify_seconds=MODIFY_SECONDS,
         delete_seconds=DELETE_SECONDS,
+        snapshot_seconds=SNAPSHOT_SECONDS,
     ):
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
