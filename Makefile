@@ -31,6 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml examples/*.yaml --append-rules aurora_express.lint
+	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	$(BIN)/python -m aurora_express.schema --check
 
 bench: $(STAMP)

@@ -79,13 +79,12 @@ def _wait(rds: Any, name: str, timeout: float, poll: float) -> None:
 
 def snapshot(args: argparse.Namespace) -> int:
     """Take the snapshot, wait for it, print its identifier."""
-    described, region = cluster_access.describe_cluster(args.cluster, args.region)
-    cluster = str(described["DBClusterIdentifier"])
-    status = str(described.get("Status", ""))
-    if status != _DONE:
-        raise CliError(f"cluster {cluster!r} is {status}; a snapshot needs it available")
+    found = cluster_access.lookup(args.cluster, args.region)
+    cluster = found.identifier
+    if found.status != _DONE:
+        raise CliError(f"cluster {cluster!r} is {found.status}; a snapshot needs it available")
     name = checked_name(args.name) if args.name else default_name(cluster, datetime.now(UTC))
-    rds = cluster_access.session(region).client("rds")
+    rds = cluster_access.session(found.region).client("rds")
     try:
         rds.create_db_cluster_snapshot(
             DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=name

@@ -133,21 +133,11 @@ class Lifecycle:
         from provider.cluster.handler import handler as cluster_handler  # noqa: PLC0415
         from provider.migrations.handler import handler as migrations_handler  # noqa: PLC0415
 
-        stack = cfn_local.stack_id(STACK_NAME)
-        second = LifecycleSimulator(
-            cluster_handler,
-            w.collector,
-            logical_id="Db",
-            resource_type=CLUSTER_TYPE,
-            function_name=CLUSTER_FUNCTION,
-            poll_scale=POLL_SCALE,
-            endpoint_url=w.moto_url,
-        )
-        second.stack_id = cfn_local.stack_id(SECOND_STACK_NAME)
         simulators = {
             "Db": LifecycleSimulator(
                 cluster_handler,
                 w.collector,
+                stack_name=STACK_NAME,
                 logical_id="Db",
                 resource_type=CLUSTER_TYPE,
                 function_name=CLUSTER_FUNCTION,
@@ -157,6 +147,7 @@ class Lifecycle:
             "Schema": LifecycleSimulator(
                 migrations_handler,
                 w.collector,
+                stack_name=STACK_NAME,
                 logical_id="Schema",
                 resource_type=MIGRATIONS_TYPE,
                 function_name=MIGRATIONS_FUNCTION,
@@ -164,9 +155,17 @@ class Lifecycle:
                 endpoint_url=w.moto_url,
             ),
         }
-        for simulator in simulators.values():
-            simulator.stack_id = stack
-        simulators["SecondDb"] = second  # another branch's stack
+        # Db of another branch's stack, restored from a snapshot of this one's.
+        simulators["SecondDb"] = LifecycleSimulator(
+            cluster_handler,
+            w.collector,
+            stack_name=SECOND_STACK_NAME,
+            logical_id="Db",
+            resource_type=CLUSTER_TYPE,
+            function_name=CLUSTER_FUNCTION,
+            poll_scale=POLL_SCALE,
+            endpoint_url=w.moto_url,
+        )
         return cls(w, printer, [], simulators)
 
     def invoke(

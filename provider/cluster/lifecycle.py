@@ -11,7 +11,6 @@ shortly before CloudFormation's own timeout ends in ``FAILED``.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from provider.cluster import cap, naming, plan, restore
 from provider.cluster.plan import ClusterState, Step
 from provider.cluster.properties import ClusterProperties, parse
 from provider.cluster.rds import ALREADY_EXISTS, INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
+from provider.cluster.settings import Timing
 from provider.common.deadline import Deadline, LambdaContextLike
 from provider.common.errors import InvalidProperty, ProviderError
 
@@ -29,48 +29,6 @@ logger = logging.getLogger(__name__)
 CLOUDFORMATION_TIMEOUT = 3600  # seconds, unless the resource sets ServiceTimeout
 # crhelper answers FAILED 0.5 s before the Lambda's timeout: stop well before it.
 MIN_MARGIN_SECONDS = 2.0
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True)
-class Timing:
-    """How long to wait and how often to look; each can be set by environment variable.
-
-    - ``poll_seconds`` (AURORA_EXPRESS_POLL_SECONDS, 1): between two DescribeDBClusters.
-    - ``safety_seconds`` (AURORA_EXPRESS_SAFETY_SECONDS, 30): kept free at the end of
-      an invocation to answer or set up polling; at most a quarter of the time left,
-      at least ``MIN_MARGIN_SECONDS``.
-    - ``poll_invocation_seconds`` (AURORA_EXPRESS_POLL_INVOCATION_SECONDS, 45): the
-      longest wait inside one scheduled poll, so polls (a minute apart) never overlap.
-    - ``give_up_seconds`` (AURORA_EXPRESS_GIVE_UP_SECONDS, 90): how long before
-      CloudFormation's timeout to answer FAILED; at most a quarter of that timeout.
-    - ``retry_seconds`` (AURORA_EXPRESS_RETRY_SECONDS, 10): before trying DeleteDBCluster
-      again after RDS refused it for the cluster's state (creating, modifying).
-    """
-
-    poll_seconds: float = 1.0
-    safety_seconds: float = 30.0
-    poll_invocation_seconds: float = 45.0
-    give_up_seconds: float = 90.0
-    retry_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls) -> Timing:
-        return cls(
-            poll_seconds=_env_float("AURORA_EXPRESS_POLL_SECONDS", cls.poll_seconds),
-            safety_seconds=_env_float("AURORA_EXPRESS_SAFETY_SECONDS", cls.safety_seconds),
-            poll_invocation_seconds=_env_float(
-                "AURORA_EXPRESS_POLL_INVOCATION_SECONDS", cls.poll_invocation_seconds
-            ),
-            give_up_seconds=_env_float("AURORA_EXPRESS_GIVE_UP_SECONDS", cls.give_up_seconds),
-            retry_seconds=_env_float("AURORA_EXPRESS_RETRY_SECONDS", cls.retry_seconds),
-        )
 
 
 @dataclass
@@ -97,9 +55,8 @@ class Request:
         context: LambdaContextLike,
         *,
         started_at: float,
-        timing: Timing | None = None,
+        timing: Timing,
     ) -> Request:
-        timing = timing or Timing.from_env()
         props = event.get("ResourceProperties") or {}
         try:
             timeout = float(props.get("ServiceTimeout") or CLOUDFORMATION_TIMEOUT)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import re
 
+from provider.common import ownership
+
 MAX_LENGTH = 52
 HASH_LENGTH = 6
 WRITER_SUFFIX = "-instance-1"
 
-OWNER_STACK_TAG = "aurora-express:stack-id"
-OWNER_LOGICAL_TAG = "aurora-express:logical-id"
+OWNER_STACK_TAG = ownership.STACK_TAG
+OWNER_LOGICAL_TAG = ownership.LOGICAL_TAG
 EXPIRES_AT_TAG = "aurora-express:expires-at"
 # OnDelete travels with the cluster, so the reaper honours Retain once the stack is gone.
 ON_DELETE_TAG = "aurora-express:on-delete"

@@ -21,6 +21,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from provider.common.settings import LOG_LEVELS
+
 PACKAGE = "provider"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -93,7 +95,10 @@ def function_logger(service: str) -> Logger:
     (tests, the demo) the last one's handler writes ``provider.*`` records.
     """
     install_redaction()
-    logger = Logger(service=service, level=os.getenv("LOG_LEVEL", "INFO"))
+    # A bad LOG_LEVEL fails each request, naming it (the function's settings); the
+    # logger that reports it must still start.
+    level = os.getenv("LOG_LEVEL", "").upper()
+    logger = Logger(service=service, level=level if level in LOG_LEVELS else "INFO")
     logger.registered_handler.addFilter(_ScrubExtras())
     logging.getLogger(PACKAGE)  # registered, so that Powertools finds it
     copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE})

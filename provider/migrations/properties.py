@@ -51,8 +51,38 @@ class SqlItem(BaseModel):
     sql: str = Field(alias="Sql")
 
 
-class MigrationsProperties(BaseModel):
+class RunProperties(BaseModel):
+    """How a run reads its source and applies it: what the CLI's flags also set.
+
+    The CLI maps ``--layout``, ``--seed-mode``, ``--history-table``,
+    ``--lock-timeout``, ``--statement-timeout`` and ``--allow-out-of-order``
+    onto these (``parse_run``), so a value is checked by the same rule
+    wherever it comes from.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    layout: Layout = Field(Layout.AUTO, alias="Layout")
+    seed_mode: SeedMode = Field(SeedMode.ON_CHANGE, alias="SeedMode")
+    history_table: str = Field(DEFAULT_TABLE, alias="HistoryTable")
+    lock_timeout_seconds: int | None = Field(None, alias="LockTimeoutSeconds", ge=1, le=86400)
+    statement_timeout_seconds: int | None = Field(
+        None, alias="StatementTimeoutSeconds", ge=1, le=86400
+    )
+    allow_out_of_order: bool = Field(False, alias="AllowOutOfOrder")
+
+    @model_validator(mode="after")
+    def _table_parses(self) -> Self:
+        TableName.parse(self.history_table)
+        return self
+
+    @property
+    def table(self) -> TableName:
+        return TableName.parse(self.history_table)
+
+
+class MigrationsProperties(RunProperties):
+    """Every property of ``Custom::AuroraExpressMigrations``: the run's, the target, the sources."""
 
     service_token: str | None = Field(None, alias="ServiceToken")
     # CloudFormation's own property, passed through to the provider; accepted, unused here.
@@ -64,16 +94,8 @@ class MigrationsProperties(BaseModel):
     username: str = Field("postgres", alias="Username", pattern=_IDENTIFIER.pattern)
     migrations: list[SqlItem] | None = Field(None, alias="Migrations")
     migrations_s3_uri: str | None = Field(None, alias="MigrationsS3Uri", pattern=r"^s3://")
-    layout: Layout = Field(Layout.AUTO, alias="Layout")
     seeds: list[SqlItem] | None = Field(None, alias="Seeds")
     seeds_s3_uri: str | None = Field(None, alias="SeedsS3Uri", pattern=r"^s3://")
-    seed_mode: SeedMode = Field(SeedMode.ON_CHANGE, alias="SeedMode")
-    history_table: str = Field(DEFAULT_TABLE, alias="HistoryTable")
-    lock_timeout_seconds: int | None = Field(None, alias="LockTimeoutSeconds", ge=1, le=86400)
-    statement_timeout_seconds: int | None = Field(
-        None, alias="StatementTimeoutSeconds", ge=1, le=86400
-    )
-    allow_out_of_order: bool = Field(False, alias="AllowOutOfOrder")
     revision: str | None = Field(None, alias="Revision")
 
     @model_validator(mode="after")
@@ -86,12 +108,7 @@ class MigrationsProperties(BaseModel):
             raise InvalidProperty("MigrationsS3Uri", "give Migrations or MigrationsS3Uri, not both")
         if self.seeds is not None and self.seeds_s3_uri:
             raise InvalidProperty("SeedsS3Uri", "give Seeds or SeedsS3Uri, not both")
-        TableName.parse(self.history_table)
         return self
-
-    @property
-    def table(self) -> TableName:
-        return TableName.parse(self.history_table)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -103,10 +120,19 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 def parse(raw: Any) -> MigrationsProperties:
     """Validate ``raw`` (a CloudFormation ResourceProperties object)."""
+    return _validate(MigrationsProperties, raw)
+
+
+def parse_run(raw: Any) -> RunProperties:
+    """Validate the run's properties alone (the CLI's flags, by property name)."""
+    return _validate(RunProperties, raw)
+
+
+def _validate[M: RunProperties](model: type[M], raw: Any) -> M:
     if not isinstance(raw, dict):
         raise InvalidProperty("ResourceProperties", "must be an object")
     try:
-        return MigrationsProperties.model_validate(raw)
+        return model.model_validate(raw)
     except InvalidProperty:
         raise
     except ValidationError as exc:

@@ -12,7 +12,6 @@ marked): RDS takes minutes, and the next run finds it ``deleting`` or gone.
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from provider.reaper.classify import (
     owner_of,
     same_home,
 )
+from provider.reaper.settings import ReaperSettings
 
 Deleter = Callable[[ClusterState, Owner], None]
 
@@ -47,19 +47,19 @@ class Stacks(Protocol):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the reaper runs and whether it may delete (``REAPER_ARMED=true``)."""
+    """Where the reaper runs and whether it may delete."""
 
     armed: bool
     region: str
     account: str
 
     @classmethod
-    def from_env(cls, function_arn: str, environ: dict[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+    def for_function(cls, function_arn: str, reaper: ReaperSettings) -> Settings:
+        """From the function's ARN (region, account) and its settings (``REAPER_ARMED``)."""
         parts = function_arn.split(":")
         return cls(
-            armed=env.get("REAPER_ARMED", "false").strip().lower() == "true",
-            region=parts[3] if len(parts) > 4 else env.get("AWS_REGION", ""),
+            armed=reaper.armed,
+            region=parts[3] if len(parts) > 4 else reaper.region,
             account=parts[4] if len(parts) > 4 else "",
         )
 

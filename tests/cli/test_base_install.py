@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import venv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,33 +26,54 @@ LOCAL_EXTRA = "pip install 'aurora-express-provider[local]'"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def base_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The ``aurora-express`` script of a fresh virtualenv holding the base install only."""
-    env_dir = tmp_path_factory.mktemp("base-venv")
+def _fresh_venv(tmp: pytest.TempPathFactory, extra: str = "") -> Path:
+    """A fresh virtualenv with this checkout installed as a user would (``pip install .[extra]``).
+
+    Built from a copy of what the wheel is made of (links kept as links), so
+    the build leaves nothing in the checkout; returns its ``aurora-express``.
+    """
+    env_dir = tmp.mktemp("venv")
     venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    # A copy of what the wheel is built from, so the build leaves nothing in the checkout.
-    source = tmp_path_factory.mktemp("source")
+    source = tmp.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    for name in ("provider", "aurora_express"):
-        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("provider", "aurora_express", "examples"):
+        shutil.copytree(
+            ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(source)],
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", f"{source}{extra}"],
         check=False,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert install.returncode == 0, install.stderr[-2000:]
-    yield env_dir / "bin" / "aurora-express"
+    return env_dir / "bin" / "aurora-express"
+
+
+@pytest.fixture(scope="module")
+def base_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base install only: no extra."""
+    return _fresh_venv(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def local_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base install with the ``[local]`` extra."""
+    return _fresh_venv(tmp_path_factory, "[local]")
 
 
 def _run(cli: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     result = subprocess.run(
-        [str(cli), *argv], check=False, capture_output=True, text=True, timeout=120, env=env
+        [str(cli), *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cli.parent,  # anywhere but the checkout
     )
     record_output("base-install " + " ".join(argv[:1]), "stdout", result.stdout)
     record_output("base-install " + " ".join(argv[:1]), "stderr", result.stderr)
@@ -104,3 +124,9 @@ def test_help_is_on_stdout_alone(base_cli: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.startswith("usage: aurora-express")
     assert result.stderr == ""
+
+
+def test_with_the_local_extra_the_installed_demo_runs_without_a_clone(local_cli: Path) -> None:
+    result = _run(local_cli, "demo", "--creating-seconds", "1")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Delete Db" in result.stdout

@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from psycopg.conninfo import make_conninfo
 
-from aurora_express.cli import main
+from aurora_express.cli.main import main
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from tests.cli.conftest import CLUSTER, endpoint_args, processes_in
 

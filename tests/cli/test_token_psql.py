@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import time_machine
 
-from aurora_express.cli import main
+from aurora_express.cli.main import main
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from tests.cli.conftest import CLUSTER, endpoint_args
 

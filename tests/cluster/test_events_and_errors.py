@@ -20,6 +20,7 @@ EVENTS = Path(__file__).parents[2] / "events"
 def _sample(name: str, sim: LifecycleSimulator, cfn: ResponseCollector) -> dict[str, Any]:
     event = json.loads((EVENTS / name).read_text())
     event["ResponseURL"] = cfn.url(event["RequestId"])
+    event["StackId"] = sim.stack_id  # the stack CloudFormation (the simulator) holds
     return event
 
 

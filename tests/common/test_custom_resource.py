@@ -10,7 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local import moto_stacks
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event
 from aurora_express.local.simulator import ensure_placeholder_function
 from provider.common.custom_resource import CustomResource
 from provider.common.errors import InvalidProperty, ProviderError
@@ -32,17 +33,23 @@ def aws() -> Iterator[None]:
         yield
 
 
-def _event(collector: ResponseCollector, key: str, **overrides: Any) -> dict[str, Any]:
+def _event(
+    collector: ResponseCollector, key: str, *, declared: bool = True, **overrides: Any
+) -> dict[str, Any]:
+    """A Create of ``Thing``; ``declared``: CloudFormation shows it in progress (a real one)."""
+    stack = moto_stacks.create_stack(boto3.client("cloudformation"), f"s-{key}")
     event = request_event(
         "Create",
         "Custom::Test",
         {"Size": 1},
         response_url=collector.url(key),
         service_token="arn:aws:lambda:us-east-1:123456789012:function:" + FUNCTION,
-        stack=stack_id("s"),
+        stack=stack,
         logical_id="Thing",
     )
     event.update(overrides)
+    if declared:
+        moto_stacks.declare(stack, "Thing", "Custom::Test", None, stack_status="CREATE_IN_PROGRESS")
     return event
 
 
@@ -162,3 +169,26 @@ def test_a_warm_container_never_answers_a_bad_event_on_the_previous_url(
     resource(_event(collector, "g"), LambdaContext(function_name=FUNCTION))
     resource({"RequestType": "Create"}, LambdaContext(function_name=FUNCTION))
     assert len(collector.responses("g")) == 1
+
+
+def test_a_request_cloudformation_does_not_know_fails_and_runs_nothing(
+    aws: None, collector: ResponseCollector
+) -> None:
+    ran: list[str] = []
+    resource = _resource(lambda event, context: ran.append("create") or "thing-1")
+    resource(_event(collector, "forged", declared=False), LambdaContext(function_name=FUNCTION))
+    body = _answer(collector, "forged")
+    assert body["Status"] == "FAILED"
+    assert "could not be confirmed with CloudFormation" in body["Reason"]
+    assert ran == []
+
+
+def test_a_response_url_that_is_not_cloudformations_gets_no_answer_and_runs_nothing(
+    aws: None, collector: ResponseCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AURORA_EXPRESS_OFFLINE", "false")
+    ran: list[str] = []
+    resource = _resource(lambda event, context: ran.append("create") or "thing-1")
+    resource(_event(collector, "elsewhere"), LambdaContext(function_name=FUNCTION))
+    assert collector.wait("elsewhere", timeout=0.5) is None
+    assert ran == []

@@ -8,8 +8,10 @@ from provider.cluster import cap, naming
 from provider.cluster import rds as cluster_rds
 from provider.cluster.plan import ClusterState
 from provider.cluster.rds import ClusterApi
+from provider.cluster.settings import ClusterSettings
 from provider.common.errors import ProviderError
 from provider.common.responses import MAX_REASON
+from provider.common.settings import SettingsError
 from tests.guardrails.conftest import REGION, World
 
 OWNED = {naming.OWNER_STACK_TAG: "arn:stack", naming.OWNER_LOGICAL_TAG: "Db"}
@@ -48,16 +50,18 @@ def test_clusters_being_deleted_count() -> None:
 
 
 def test_max_clusters_defaults_to_20() -> None:
-    assert cap.max_clusters({}) == 20
+    assert ClusterSettings.from_env({}).max_clusters == 20
+    assert ClusterSettings.from_env({"MAX_CLUSTERS": ""}).max_clusters == 20
 
 
 def test_max_clusters_comes_from_the_environment() -> None:
-    assert cap.max_clusters({"MAX_CLUSTERS": "5"}) == 5
+    assert ClusterSettings.from_env({"MAX_CLUSTERS": "5"}).max_clusters == 5
 
 
-@pytest.mark.parametrize("raw", ["", "many", "0", "-3"])
-def test_an_unusable_max_clusters_falls_back_to_the_default(raw: str) -> None:
-    assert cap.max_clusters({"MAX_CLUSTERS": raw}) == 20
+@pytest.mark.parametrize("raw", ["many", "0", "-3"])
+def test_an_unusable_max_clusters_is_an_error_naming_it(raw: str) -> None:
+    with pytest.raises(SettingsError, match="MAX_CLUSTERS must be an integer from 1 to 1000"):
+        ClusterSettings.from_env({"MAX_CLUSTERS": raw})
 
 
 def test_enforce_counts_the_owned_clusters_in_the_region(world: World) -> None:

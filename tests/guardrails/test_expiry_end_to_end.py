@@ -31,9 +31,8 @@ def sim(express: ExpressSemantics, world: World) -> Iterator[LifecycleSimulator]
     """The cluster provider for resource Db of a stack that exists in moto's CloudFormation."""
     express.set_timings(delete_seconds=0.2)
     with ResponseCollector() as collector:
-        simulator = LifecycleSimulator(cluster_handler.handler, collector, logical_id="Db")
-        simulator.stack_id = world.stack("app")
-        yield simulator
+        # The simulator's stack is a real one in moto's CloudFormation.
+        yield LifecycleSimulator(cluster_handler.handler, collector, logical_id="Db")
 
 
 def reap(armed: bool, after: timedelta = timedelta(0)) -> dict[str, Verdict]:

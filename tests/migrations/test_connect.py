@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from aurora_express.local.embedded_pg import EmbeddedPostgres
-from provider.migrations import connect
+from provider.migrations import connect, endpoint
 from provider.migrations.connect import ConnectFailed, DatabaseMissing, Target
 from tests.migrations.conftest import USER
 
@@ -120,6 +120,6 @@ def test_the_endpoint_is_looked_up_from_the_cluster_identifier() -> None:
             MasterUsername="postgres",
             MasterUserPassword="unused-with-iam",
         )
-        host, port = connect.lookup_endpoint(rds, "app-db")
-    assert host.startswith("app-db.cluster-")
-    assert port == 5432
+        found = endpoint.lookup(rds, "app-db")
+    assert found.require_host().startswith("app-db.cluster-")
+    assert found.port == 5432

@@ -12,10 +12,11 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local import moto_stacks
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event
 from aurora_express.local.embedded_pg import EmbeddedPostgres
 from aurora_express.local.simulator import ensure_placeholder_function
-from provider.migrations import handler, service
+from provider.migrations import endpoint, handler, migrator
 from tests.migrations.conftest import USER, history, tables
 
 TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:aurora-express-migrations"
@@ -37,7 +38,7 @@ def collector() -> Iterator[ResponseCollector]:
 
 @pytest.fixture(autouse=True)
 def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handler, "clients", service.Clients())
+    monkeypatch.setattr(handler, "clients", migrator.Clients())
 
 
 def sign_outside_moto() -> None:
@@ -50,6 +51,14 @@ def props(pg: EmbeddedPostgres, db: str, tls: EmbeddedPostgres, frozen: None) ->
     return {"Endpoint": pg.host, "Port": pg.port, "Username": USER, "Database": db}
 
 
+def declared_stack(request_type: str, physical_id: str | None) -> str:
+    """A stack CloudFormation shows with ``Schema`` in progress (the request is real)."""
+    stack = moto_stacks.stack_named(boto3.client("cloudformation"), "app")
+    status = f"{request_type.upper()}_IN_PROGRESS"
+    moto_stacks.declare(stack, "Schema", TYPE, physical_id, stack_status=status)
+    return stack
+
+
 def invoke(
     collector: ResponseCollector,
     request_type: str,
@@ -58,18 +67,21 @@ def invoke(
     physical_id: str | None = None,
     key: str = "r",
 ) -> dict[str, Any]:
-    event = request_event(
-        request_type,
-        TYPE,
-        properties,
-        response_url=collector.url(key),
-        service_token=TOKEN,
-        stack=stack_id("app"),
-        logical_id="Schema",
-        physical_id=physical_id,
-        old_properties=properties if request_type == "Update" else None,
-    )
-    handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
+    if handler.clients.rds is None:
+        sign_outside_moto()
+    with mock_aws():  # CloudFormation, which the request is confirmed with (shares any outer mock)
+        event = request_event(
+            request_type,
+            TYPE,
+            properties,
+            response_url=collector.url(key),
+            service_token=TOKEN,
+            stack=declared_stack(request_type, physical_id),
+            logical_id="Schema",
+            physical_id=physical_id,
+            old_properties=properties if request_type == "Update" else None,
+        )
+        handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
     response = collector.wait(key, timeout=10)
     assert response is not None
     return response.body
@@ -280,8 +292,8 @@ def test_direct_invocation_failures_are_json(props: dict[str, Any]) -> None:
 
 def test_the_token_region_comes_from_an_rds_endpoint_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    assert service.region_for("db.cluster-abc.eu-west-2.rds.amazonaws.com") == "eu-west-2"
-    assert service.region_for("localhost") == "us-east-1"
+    assert endpoint.region_for("db.cluster-abc.eu-west-2.rds.amazonaws.com", "x") == "eu-west-2"
+    assert endpoint.region_for("localhost", "us-east-1") == "us-east-1"
 
 
 @pytest.fixture
@@ -311,7 +323,7 @@ def test_a_run_out_of_time_carries_on_in_a_scheduled_poll(
         {**props, "Migrations": slow},
         response_url=collector.url("poll"),
         service_token=TOKEN,
-        stack=stack_id("app"),
+        stack=declared_stack("Create", None),
         logical_id="Schema",
     )
     monkeypatch.setattr(handler, "MARGIN_SECONDS", 899.8)  # 0.2 s of a 900 s budget

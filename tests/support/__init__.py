@@ -1,0 +1,1 @@
+"""Fixtures and helpers the whole suite shares."""
