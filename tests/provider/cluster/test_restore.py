@@ -9,6 +9,7 @@ writer and IAM auth for its master user, and the parent must be left as it was.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -260,7 +261,9 @@ def test_a_restore_to_a_given_time_restores_that_time(
     sim: LifecycleSimulator, parent: str, rds: Any, calls: list[tuple[str, dict[str, Any]]]
 ) -> None:
     earliest = cluster(rds, PARENT)["EarliestRestorableTime"].astimezone(UTC)
-    moment = (earliest + timedelta(seconds=1)).replace(microsecond=0)
+    moment = (earliest + timedelta(seconds=1)).replace(microsecond=0)  # whole seconds, inside
+    while datetime.now(UTC) <= moment:  # and restorable: the latest time is now (moto)
+        time.sleep(0.05)
     when = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     result = sim.create({"SourceClusterIdentifier": PARENT, "RestoreToTime": when})
     assert result.status == "SUCCESS", result.reason
