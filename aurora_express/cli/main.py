@@ -22,15 +22,28 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from types import FrameType
 
 from aurora_express.cli import extras
 from aurora_express.cli.errors import CliError
+from provider.common.errors import ProviderError
+from provider.common.redaction import redact
 
 PROG = "aurora-express"
 
 Command = Callable[[argparse.Namespace], int]
+
+
+def _database(name: str) -> str:
+    """``--database`` under the ``Database`` property's rule; argparse exits 2 otherwise."""
+    from provider.migrations.properties import database_problem  # noqa: PLC0415 (pydantic)
+
+    if problem := database_problem(name):
+        raise argparse.ArgumentTypeError(problem)
+    return name
 
 
 def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +72,10 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         help="the folder's layout (default: auto, detected from the file names)",
     )
     parser.add_argument(
-        "--database", default="postgres", help="database (default: postgres; created if missing)"
+        "--database",
+        default="postgres",
+        type=_database,
+        help="database (default: postgres; created if missing)",
     )
     parser.add_argument(
         "--history-table",
@@ -70,6 +86,13 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         "--allow-out-of-order",
         action="store_true",
         help="apply a pending migration older than the newest applied one",
+    )
+    parser.add_argument(
+        "--keep-tool-history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also keep the layout's tool's own history table, so the tool can take over "
+        "again (default: on; as KeepToolHistory)",
     )
     parser.add_argument(
         "--lock-timeout",
@@ -169,7 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     psql.add_argument("--cluster", metavar="ID", required=True, help="the cluster identifier")
-    psql.add_argument("--database", default="postgres", help="database (default: postgres)")
+    psql.add_argument(
+        "--database", default="postgres", type=_database, help="database (default: postgres)"
+    )
     _add_endpoint_options(psql)
     psql.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql, after --")
     psql.set_defaults(run=_run_psql)
@@ -265,30 +290,55 @@ def _run_demo(args: argparse.Namespace) -> int:
     return demo.run(creating_seconds=args.creating_seconds, verbose=args.verbose)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so every ``with`` cleans up (servers, files)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, and map its outcome to an exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Command = args.run
+    previous = {signum: signal.signal(signum, _terminate) for signum in _TERMINATING}
     try:
         return run(args)
     except CliError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except ProviderError as exc:  # the engine's own reasons (a bad zip, a changed migration)
+        print(f"{PROG}: error: {redact(exc.reason)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"{PROG}: terminated ({signal.Signals(exc.signum).name})", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:
         # A bug or an unforeseen failure: one line by default, the traceback on request.
         if os.environ.get("AURORA_EXPRESS_DEBUG"):
             raise
-        detail = " ".join(str(exc).split())
+        detail = redact(" ".join(str(exc).split()))
         print(
             f"{PROG}: error: unexpected {type(exc).__name__}: {detail} "
             "(set AURORA_EXPRESS_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
         return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -59,6 +59,7 @@ FLAGS = {
     "LockTimeoutSeconds": "--lock-timeout",
     "StatementTimeoutSeconds": "--statement-timeout",
     "AllowOutOfOrder": "--allow-out-of-order",
+    "KeepToolHistory": "--keep-tool-history",
 }
 
 
@@ -78,6 +79,7 @@ def run_properties(args: argparse.Namespace) -> RunProperties:
         "LockTimeoutSeconds": args.lock_timeout,
         "StatementTimeoutSeconds": args.statement_timeout,
         "AllowOutOfOrder": args.allow_out_of_order,
+        "KeepToolHistory": args.keep_tool_history,
     }
     try:
         return properties.parse_run({k: v for k, v in raw.items() if v is not None})
@@ -218,7 +220,7 @@ def _print_result(result: Result) -> None:
             version = f"  (version {item.version})" if shown else ""
             print(f"    {item.name}{version}  {item.milliseconds} ms")
     if result.adopted:
-        print(f"Adopted from drizzle-kit's history: {', '.join(result.adopted)}")
+        print(f"Adopted from {result.adopted_from}'s history: {', '.join(result.adopted)}")
     for warning in result.warnings:
         print(f"Warning: {warning}")
     print(f"Latest version: {result.latest_version or '(none)'}")
@@ -279,7 +281,7 @@ def _print_plan(current: Plan, problem: str | None) -> None:
         print(f"    {m.name}  ({kind}{mode})")
     block("Seeds that would run", _names(current.seeds))
     if current.adopt:
-        block("Applied by drizzle-kit, to record", _names(current.adopt))
+        block(f"Applied by {current.tool}, to record", _names(current.adopt))
     if current.changed:
         block("Changed since applied", _names(current.changed))
     if current.out_of_order:

@@ -15,37 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from provider.common.redaction import redact
 from provider.common.settings import LOG_LEVELS
 
 PACKAGE = "provider"
-
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Presigned URLs (the ResponseURL) and RDS auth tokens are SigV4 query strings.
-    (re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s\"'\\]+", re.I), r"\1=***"),
-    # Whatever the scheme or its escaping (http, https, https:\/\/ in JSON): the host names it.
-    (
-        re.compile(r"(?:https?:(?:\\?/){2})?cloudformation-custom-resource-response-[^\s\"'\\]+"),
-        "<ResponseURL>",
-    ),
-    # A backslash may be part of a password, but not the one escaping a closing quote.
-    (
-        re.compile(r"(password|passwd|pwd)(\s*[=:]\s*)(?:\\[^\s\"']|[^\s&\"'\\,;])+", re.I),
-        r"\1\2***",
-    ),
-)
-
-
-def redact(text: str) -> str:
-    """``text`` with every SigV4 secret, ResponseURL and password replaced."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+__all__ = ["function_logger", "install_redaction", "redact"]
 
 
 def _scrub(record: logging.LogRecord) -> logging.LogRecord:

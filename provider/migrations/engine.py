@@ -10,8 +10,8 @@ Public API, shared by the Lambda handler and the CLI:
 transactions. How each migration runs, and why:
 
 - Transactional (the default): ``BEGIN``, the timeouts (``SET LOCAL``), the
-  file's text, its history row (and drizzle's row), ``COMMIT``: one
-  simple-query message, one round trip. A failure rolls all of it back, so a
+  file's text, its history row (and the folder's tool's row), ``COMMIT``:
+  one simple-query message, one round trip. A failure rolls all of it back, so a
   failed migration leaves no trace and those before it stay applied.
 - Non-transactional (declared, or a statement PostgreSQL refuses in a
   transaction block): one statement per message in autocommit, then the
@@ -21,6 +21,11 @@ transactions. How each migration runs, and why:
   table, taken by polling ``pg_try_advisory_lock`` so a waiting run holds no
   transaction (a blocking wait would deadlock with ``CREATE INDEX CONCURRENTLY``).
 - A lock timeout (SQLSTATE 55P03) is retried a few times with backoff.
+- The folder's own tool's history (``tool_history``) is read first: what the
+  tool applied is adopted (recorded in the history, never run again); unless
+  ``keep_tool_history`` is off, its table is created as the tool would before
+  anything runs, what the history has and the tool's table lacks is written
+  there, and each migration applied writes the tool's row too.
 - A failure names the file, the SQLSTATE, the message and the file's line:
   from the server's error position when it gives one, otherwise by replaying
   the migration statement by statement in a transaction that is rolled back.
@@ -42,10 +47,11 @@ from psycopg import sql
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.common.responses import shorten
-from provider.migrations import history
+from provider.migrations import history, tool_history
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
 from provider.migrations.plan import Plan, SeedMode, make_plan
+from provider.migrations.tool_history import Snapshot, ToolHistory
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +81,24 @@ class MigrationFailed(ProviderError):
 
 @dataclass(frozen=True)
 class MigrationSet:
-    """The migrations (in order) and seeds of one source."""
+    """The migrations (in order) and seeds of one source, and the layout they were read in.
+
+    ``layout`` (a ``Layout`` value) names the tool whose history table goes
+    with the folder; without it, the layout the reader recorded on the
+    migrations is used.
+    """
 
     migrations: Sequence[Migration]
     seeds: Sequence[Migration] = ()
+    layout: str | None = None
 
     @property
     def drizzle(self) -> bool:
         return any(m.drizzle is not None for m in self.migrations)
+
+    @property
+    def tool_layout(self) -> str | None:
+        return self.layout or tool_history.layout_of(self.migrations)
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,7 @@ class Options:
     lock_retry_pause: float = 1.0  # first pause before one; doubles, at most 8 s
     applied_by: str = "aurora-express"
     deadline: Deadline | None = None  # no migration starts past it
+    keep_tool_history: bool = True  # also keep the folder's tool's history table (KeepToolHistory)
 
 
 @dataclass
@@ -112,6 +129,7 @@ class Result:
     applied: list[Applied] = field(default_factory=list)
     seeds_applied: list[Applied] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
+    adopted_from: str | None = None
     warnings: list[str] = field(default_factory=list)
     latest_version: str | None = None
     complete: bool = True
@@ -130,7 +148,8 @@ class Result:
         return {
             "applied": rows(self.applied),
             "seedsApplied": rows(self.seeds_applied),
-            "adoptedFromDrizzle": self.adopted,
+            "adopted": self.adopted,
+            "adoptedFrom": self.adopted_from,
             "warnings": self.warnings,
             "latestVersion": self.latest_version,
             "complete": self.complete,
@@ -147,15 +166,48 @@ def lock_key(table: TableName) -> int:
 
 
 def plan(conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options) -> Plan:
-    """What ``migrate`` would do now; reads the history, writes nothing, takes no lock."""
+    """What ``migrate`` would do now; reads the histories, writes nothing, takes no lock."""
+    return _plan(conn, migration_set, options, _tool(conn, migration_set, options))
+
+
+@dataclass
+class _Tool:
+    """The folder's tool's history adapter and its table as last read."""
+
+    adapter: ToolHistory
+    snapshot: Snapshot
+
+
+def _tool(
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+) -> _Tool | None:
+    layout = migration_set.tool_layout
+    if not tool_history.has_history(layout):
+        return None
+    # Where the tool would keep its table: the connection's current schema.
+    found = conn.execute("SELECT current_schema()").fetchone()
+    schema = found[0] if found and found[0] else "public"
+    adapter = tool_history.for_layout(layout, schema, migration_set.migrations)
+    if adapter is None:
+        return None
+    if adapter.table == options.history_table:
+        raise ProviderError(
+            f"HistoryTable {options.history_table} is where {adapter.tool} keeps its own "
+            "history: name another table."
+        )
+    return _Tool(adapter, adapter.read(conn))
+
+
+def _plan(
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, tool: _Tool | None
+) -> Plan:
     rows = history.read(conn, options.history_table)
-    drizzle_rows = history.drizzle_read(conn) if migration_set.drizzle else []
     return make_plan(
         migration_set.migrations,
         migration_set.seeds,
         rows,
         seed_mode=options.seed_mode,
-        drizzle_rows=drizzle_rows,
+        tool=tool.snapshot.verdict(migration_set.migrations) if tool else None,
     )
 
 
@@ -163,11 +215,13 @@ def status(
     conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
 ) -> dict[str, Any]:
     """The plan, its blocking problem if any, and every history row."""
-    current = plan(conn, migration_set, options)
+    tool = _tool(conn, migration_set, options)
+    current = _plan(conn, migration_set, options, tool)
     return {
         **current.as_json(),
         "problem": current.blocking_problem(allow_out_of_order=options.allow_out_of_order),
         "historyTable": str(options.history_table),
+        "toolHistoryTable": str(tool.adapter.table) if tool else None,
         "history": [r.as_json() for r in history.read(conn, options.history_table)],
     }
 
@@ -234,15 +288,17 @@ def _release(conn: psycopg.Connection[Any], key: int) -> None:
 def _migrate_locked(
     conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
 ) -> Result:
+    tool = _tool(conn, migration_set, options)
     history.ensure(conn, options.history_table)
-    if migration_set.drizzle:
-        history.drizzle_ensure(conn)
-    current = plan(conn, migration_set, options)
+    current = _plan(conn, migration_set, options, tool)
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
         raise ProviderError(problem)
 
     result = Result(latest_version=current.latest_version)
+    for warning in current.warnings:
+        logger.warning(warning)
+        result.warnings.append(warning)
     for row in current.missing:
         warning = f"{row.name} was applied but is not in the source (an older revision?)."
         logger.warning(warning)
@@ -250,11 +306,13 @@ def _migrate_locked(
     if current.out_of_order:
         names = ", ".join(m.name for m in current.out_of_order)
         result.warnings.append(f"Applied out of order: {names}.")
-    if current.adopt:
-        _adopt(conn, current.adopt, options)
+    kept = _keep(conn, tool, current, migration_set, options)
+    if current.adopt and tool is not None:
+        _adopt(conn, current.adopt, options, tool.adapter.tool)
         result.adopted = [m.name for m in current.adopt]
+        result.adopted_from = tool.adapter.tool
 
-    runner = _Runner(conn, options)
+    runner = _Runner(conn, options, kept)
     position = {id(m): i for i, m in enumerate(migration_set.migrations)}
     newest = max((position[id(m)] for m in current.applied if m.version), default=-1)
     for batch, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
@@ -271,22 +329,56 @@ def _migrate_locked(
     return result
 
 
-def _adopt(conn: psycopg.Connection[Any], migrations: list[Migration], options: Options) -> None:
-    """Record in the history what drizzle-kit already applied, so it is not run again."""
-    rows = [
-        history.insert_sql(options.history_table, m, "drizzle-kit", execution_ms=0)
-        for m in migrations
+def _keep(
+    conn: psycopg.Connection[Any],
+    tool: _Tool | None,
+    current: Plan,
+    migration_set: MigrationSet,
+    options: Options,
+) -> _Tool | None:
+    """Ready the tool's table for writing (None when it is not kept): create it as the tool
+    would, before any migration runs (a migration may GRANT on it), and write there what the
+    history has applied and the tool's table lacks, so the tool would not run it again."""
+    if tool is None or not options.keep_tool_history:
+        return None
+    if not tool.adapter.records or not tool.snapshot.usable:
+        return None
+    tool.snapshot = tool.adapter.ensure(conn, tool.snapshot)
+    known = tool.snapshot.verdict(migration_set.migrations).applied
+    adopted = {id(m) for m in current.adopt}
+    missing = [
+        m for m in current.applied if id(m) not in adopted and tool_history.key(m) not in known
     ]
+    rows = [r for m in missing if (r := tool.adapter.record_sql(m, tool.snapshot)) is not None]
+    if rows:
+        conn.execute(sql.SQL(";\n").join(rows))
+        logger.info(
+            "Recorded %d applied migrations in %s's %s",
+            len(rows),
+            tool.adapter.tool,
+            tool.adapter.table,
+        )
+    return tool
+
+
+def _adopt(
+    conn: psycopg.Connection[Any], migrations: list[Migration], options: Options, by: str
+) -> None:
+    """Record in the history what the folder's tool already applied, so it is not run again."""
+    rows = [history.insert_sql(options.history_table, m, by, execution_ms=0) for m in migrations]
     conn.execute(sql.SQL(";\n").join(rows))
-    logger.info("Adopted %d migrations applied by drizzle-kit", len(migrations))
+    logger.info("Adopted %d migrations applied by %s", len(migrations), by)
 
 
 class _Runner:
     """Runs one migration at a time on ``conn`` with the options' timeouts and retries."""
 
-    def __init__(self, conn: psycopg.Connection[Any], options: Options) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], options: Options, tool: _Tool | None = None
+    ) -> None:
         self.conn = conn
         self.options = options
+        self.tool = tool  # the folder's tool's table, written with each migration
 
     def _settings(self, scope: str) -> str:
         parts = []
@@ -322,9 +414,13 @@ class _Runner:
 
     def _records(self, m: Migration, **kwargs: Any) -> str:
         table = self.options.history_table
-        parts = [history.insert_sql(table, m, self.options.applied_by, **kwargs)]
-        if m.drizzle is not None and kwargs.get("success", True):
-            parts.append(history.drizzle_insert_sql(m.drizzle))
+        parts: list[sql.Composable] = [
+            history.insert_sql(table, m, self.options.applied_by, **kwargs)
+        ]
+        if self.tool is not None and kwargs.get("success", True):
+            row = self.tool.adapter.record_sql(m, self.tool.snapshot)
+            if row is not None:
+                parts.append(row)
         return ";\n".join(p.as_string(self.conn) for p in parts)
 
     def _transactional(self, m: Migration) -> None:

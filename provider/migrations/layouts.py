@@ -37,6 +37,13 @@ class Layout(StrEnum):
     DRIZZLE = "drizzle"
     DBMATE = "dbmate"
     GOLANG_MIGRATE = "golang-migrate"
+    GOOSE = "goose"
+    PRISMA = "prisma"
+    SUPABASE = "supabase"
+    LIQUIBASE = "liquibase"
+    SQITCH = "sqitch"
+    ATLAS = "atlas"
+    SQLX = "sqlx"
     PLAIN = "plain"
 
 

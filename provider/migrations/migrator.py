@@ -65,7 +65,7 @@ class Source:
             found = layouts.load(migrations, requested)
             used = layouts.detect(migrations) if requested is Layout.AUTO else requested
         seed_list = layouts.seeds(seeds) if seeds is not None else []
-        return cls(MigrationSet(found, seed_list), used)
+        return cls(MigrationSet(found, seed_list, layout=used.value), used)
 
 
 class Target(Protocol):
@@ -110,6 +110,7 @@ def options_from(
         seed_mode=props.seed_mode,
         lock_timeout=props.lock_timeout_seconds,
         statement_timeout=props.statement_timeout_seconds,
+        keep_tool_history=props.keep_tool_history,
         applied_by=applied_by,
         deadline=deadline,
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 
@@ -34,6 +35,28 @@ class DrizzleMeta:
 
 
 @dataclass(frozen=True)
+class ToolMeta:
+    """What the folder's own tool knows a migration by, for that tool's history table.
+
+    ``layout`` is the layout's name; ``version``, ``description`` and
+    ``script`` are as the tool writes them (Flyway's script path, Prisma's
+    folder name, Liquibase's logical file path, sqitch's change name);
+    ``raw`` is the file's bytes (the tools that hash the file hash these);
+    ``text``, when set, is the text as the tool itself assembles it (a
+    Liquibase changeset's SQL lines); ``extra`` holds the rest (Liquibase's
+    ``id``/``author``, sqitch's ``change_id``/``project``/``planner``...).
+    """
+
+    layout: str
+    version: str | None = None
+    description: str = ""
+    script: str = ""
+    raw: bytes = b""
+    text: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Migration:
     """One migration or seed, ready to run.
 
@@ -51,6 +74,7 @@ class Migration:
     line_offset: int = 0
     declared_no_transaction: bool = False
     drizzle: DrizzleMeta | None = None
+    tool: ToolMeta | None = None
 
     @cached_property
     def checksum(self) -> str:

@@ -26,7 +26,7 @@ EXPECTED = {
     "ClusterIdentifier": "a cluster identifier",
     "Endpoint": "a host name",
     "Port": "an integer from 1 to 65535",
-    "Database": "a database name of 1 to 63 characters",
+    "Database": "a database name of 1 to 63 bytes",
     "Username": "a user name of 1 to 63 characters",
     "Migrations": "a list of {Name, Sql} objects",
     "Seeds": "a list of {Name, Sql} objects",
@@ -38,6 +38,7 @@ EXPECTED = {
     "LockTimeoutSeconds": "an integer number of seconds from 1 to 86400",
     "StatementTimeoutSeconds": "an integer number of seconds from 1 to 86400",
     "AllowOutOfOrder": "true or false",
+    "KeepToolHistory": "true or false",
     "Revision": "a string",
 }
 
@@ -55,8 +56,8 @@ class RunProperties(BaseModel):
     """How a run reads its source and applies it: what the CLI's flags also set.
 
     The CLI maps ``--layout``, ``--seed-mode``, ``--history-table``,
-    ``--lock-timeout``, ``--statement-timeout`` and ``--allow-out-of-order``
-    onto these (``parse_run``), so a value is checked by the same rule
+    ``--lock-timeout``, ``--statement-timeout``, ``--allow-out-of-order`` and
+    ``--[no-]keep-tool-history`` onto these (``parse_run``), so a value is checked by the same rule
     wherever it comes from.
     """
 
@@ -70,6 +71,8 @@ class RunProperties(BaseModel):
         None, alias="StatementTimeoutSeconds", ge=1, le=86400
     )
     allow_out_of_order: bool = Field(False, alias="AllowOutOfOrder")
+    # Also keep the layout's own tool's history table (created if missing, a row per migration).
+    keep_tool_history: bool = Field(True, alias="KeepToolHistory")
 
     @model_validator(mode="after")
     def _table_parses(self) -> Self:
@@ -79,6 +82,23 @@ class RunProperties(BaseModel):
     @property
     def table(self) -> TableName:
         return TableName.parse(self.history_table)
+
+
+# Databases RDS keeps for itself or PostgreSQL's templates: never created, never migrated.
+RESERVED_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
+NAME_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes: a longer name is cut, not refused
+
+
+def database_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the migrated database, or None (one rule: property and CLI)."""
+    if not name or "\x00" in name:
+        return "must be a database name of 1 to 63 bytes"
+    if len(name.encode()) > NAME_BYTES:
+        # PostgreSQL would create it cut to 63 bytes, then find no database by the full name.
+        return f"must be at most {NAME_BYTES} bytes in UTF-8, not {len(name.encode())}"
+    if name in RESERVED_DATABASES:
+        return f"{name} is reserved (template databases, rdsadmin); name the application's own"
+    return None
 
 
 class MigrationsProperties(RunProperties):
@@ -100,6 +120,8 @@ class MigrationsProperties(RunProperties):
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Self:
+        if problem := database_problem(self.database):
+            raise InvalidProperty("Database", problem)
         if not self.cluster_identifier and not self.endpoint:
             raise InvalidProperty(
                 "ClusterIdentifier", "one of ClusterIdentifier or Endpoint is required"

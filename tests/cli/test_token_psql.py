@@ -80,6 +80,11 @@ FAKE_PSQL = textwrap.dedent(
     }
     with open(os.environ["FAKE_PSQL_REPORT"], "w") as out:
         json.dump(report, out)
+    if os.environ.get("FAKE_PSQL_HANG_UP_PARENT"):  # the terminal closes while psql runs
+        os.kill(os.getppid(), signal.SIGHUP)
+        signal.pause()
+    if os.environ.get("FAKE_PSQL_KILLED_BY"):
+        os.kill(os.getpid(), int(os.environ["FAKE_PSQL_KILLED_BY"]))
     sys.exit(int(os.environ.get("FAKE_PSQL_EXIT", "0")))
     """
 )
@@ -136,6 +141,24 @@ def test_psql_gets_the_token_only_through_a_private_passfile(
     assert not Path(env["PGPASSFILE"]).exists()
     assert not Path(env["PGPASSFILE"]).parent.exists()
     assert not any(token in value for value in os.environ.values())
+
+
+def test_psql_killed_by_a_signal_exits_128_plus_its_number(
+    cluster: dict[str, Any], fake_psql: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_PSQL_KILLED_BY", "9")
+    assert main(["psql", "--cluster", CLUSTER]) == 128 + 9
+    assert not Path(json.loads(fake_psql.read_text())["env"]["PGPASSFILE"]).exists()
+
+
+def test_a_hang_up_ends_psql_and_removes_the_passfile_with_its_live_token(
+    cluster: dict[str, Any], fake_psql: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_PSQL_HANG_UP_PARENT", "1")
+    assert main(["psql", "--cluster", CLUSTER]) == 128 + 15  # psql ended by our SIGTERM
+    passfile = Path(json.loads(fake_psql.read_text())["env"]["PGPASSFILE"])
+    assert not passfile.exists()
+    assert not passfile.parent.exists()
 
 
 def test_psql_exit_code_is_psqls(

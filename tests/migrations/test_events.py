@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provider.common.custom_resource import envelope_problem
-from provider.migrations import properties
+from provider.migrations import handler, properties
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("migrations-*.json"))
 
@@ -17,7 +17,8 @@ EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("migration
 def test_a_shared_event_parses(path: Path) -> None:
     event = json.loads(path.read_text())
     if "Action" in event:
-        raw = {k: v for k, v in event.items() if k not in ("Action", "AppliedBy")}
+        assert event.get("StackName"), "a direct invocation names the stack owning the cluster"
+        raw = {k: v for k, v in event.items() if k not in handler.DIRECT_KEYS}
         properties.parse(raw)
     else:
         assert envelope_problem(event) is None

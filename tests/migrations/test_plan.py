@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from provider.migrations.history import DrizzleRow, Row
+from provider.migrations.history import Row
 from provider.migrations.model import DrizzleMeta, Kind, Migration
 from provider.migrations.plan import SeedMode, make_plan
+from provider.migrations.tool_history.base import Verdict
+from provider.migrations.tool_history.drizzle import DrizzleRow, DrizzleSnapshot
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -99,23 +101,27 @@ def drizzled(version: str, when: int, sql: str = "SELECT 1;") -> Migration:
     return Migration(f"{version}_x.sql", version, Kind.VERSIONED, sql, drizzle=meta)
 
 
+def drizzle_verdict(ms: list[Migration], rows: list[DrizzleRow]) -> Verdict:
+    return DrizzleSnapshot("drizzle-kit", exists=True, rows=tuple(rows)).verdict(ms)
+
+
 def test_drizzle_applied_migrations_are_adopted_not_rerun() -> None:
     ms = [drizzled("0000", 100), drizzled("0001", 200), drizzled("0002", 300)]
     drizzle_rows = [DrizzleRow(ms[0].drizzle.hash, 100), DrizzleRow(ms[1].drizzle.hash, 200)]  # type: ignore[union-attr]
-    plan = make_plan(ms, [], [], drizzle_rows=drizzle_rows)
+    plan = make_plan(ms, [], [], tool=drizzle_verdict(ms, drizzle_rows))
     assert plan.adopt == ms[:2]
     assert plan.pending == [ms[2]]
 
 
 def test_drizzle_row_with_another_hash_is_a_changed_file() -> None:
     ms = [drizzled("0000", 100)]
-    plan = make_plan(ms, [], [], drizzle_rows=[DrizzleRow("f" * 64, 100)])
+    plan = make_plan(ms, [], [], tool=drizzle_verdict(ms, [DrizzleRow("f" * 64, 100)]))
     assert plan.changed == ms
 
 
 def test_drizzle_migrations_already_in_our_history_are_not_adopted_again() -> None:
     ms = [drizzled("0000", 100)]
     drizzle_rows = [DrizzleRow(ms[0].drizzle.hash, 100)]  # type: ignore[union-attr]
-    plan = make_plan(ms, [], [row(ms[0])], drizzle_rows=drizzle_rows)
+    plan = make_plan(ms, [], [row(ms[0])], tool=drizzle_verdict(ms, drizzle_rows))
     assert plan.adopt == []
     assert plan.pending == []

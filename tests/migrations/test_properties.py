@@ -45,7 +45,7 @@ def test_defaults_follow_the_contract() -> None:
         ({"Endpoint": "x", "Port": "five"}, "Port"),
         ({"Endpoint": "x", "Port": "70000"}, "Port"),
         ({"Endpoint": "x", "AllowOutOfOrder": "maybe"}, "AllowOutOfOrder"),
-        ({"Endpoint": "x", "Layout": "liquibase"}, "Layout"),
+        ({"Endpoint": "x", "Layout": "rails"}, "Layout"),
         ({"Endpoint": "x", "SeedMode": "Sometimes"}, "SeedMode"),
         ({"Endpoint": "x", "HistoryTable": "no_schema"}, "HistoryTable"),
         ({"Endpoint": "x", "LockTimeoutSeconds": "0"}, "LockTimeoutSeconds"),
