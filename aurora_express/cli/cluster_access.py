@@ -104,3 +104,13 @@ def make_token(target: Target) -> str:
         return tokens(target.host, target.port, target.user, target.region)
     except botocore.exceptions.BotoCoreError as exc:
         raise _aws_error("generate_db_auth_token", target.host, exc) from exc
+
+
+def session(region: str | None) -> boto3.session.Session:
+    """A boto3 session for ``region`` (or the SDK's own); CliError when there is none."""
+    return _session(region)
+
+
+def aws_error(operation: str, subject: str, exc: Exception) -> CliError:
+    """An AWS failure as a CliError naming the operation, the subject and the code."""
+    return _aws_error(operation, subject, exc)

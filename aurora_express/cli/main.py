@@ -10,6 +10,8 @@ Commands (each has ``--help``):
 - ``token --cluster ID``: a fresh IAM auth token on stdout;
 - ``psql --cluster ID``: psql with a fresh token, ``verify-full`` and the CA
   bundle, the token passed through a private passfile;
+- ``snapshot --cluster ID [--name NAME]``: a manual snapshot of a parent to
+  branch from, waited for; its identifier on stdout;
 - ``demo``: the provider's whole lifecycle, offline.
 
 Exit codes, for scripts: 0 success, 1 failure (the reason on stderr), 2 a
@@ -209,6 +211,30 @@ def build_parser() -> argparse.ArgumentParser:
     psql.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql, after --")
     psql.set_defaults(run=_run_psql)
 
+    snapshot = commands.add_parser(
+        "snapshot",
+        help="take a manual snapshot of a cluster, wait for it, print its id",
+        description=(
+            "Take a cluster snapshot (of staging, say, nightly) for branch databases to "
+            "restore from (SourceSnapshotIdentifier), wait until it is available, and print "
+            "its identifier. Progress goes to stderr."
+        ),
+    )
+    snapshot.add_argument("--cluster", metavar="ID", required=True, help="the cluster identifier")
+    snapshot.add_argument(
+        "--name", metavar="NAME", help="the snapshot identifier (default: <cluster>-<UTC time>)"
+    )
+    snapshot.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="how long to wait for it, in seconds (default: 3600)",
+    )
+    snapshot.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    snapshot.add_argument("--region", help="AWS region (default: the AWS SDK's)")
+    snapshot.set_defaults(run=_run_snapshot)
+
     demo = commands.add_parser(
         "demo",
         help="the provider's whole lifecycle, offline",
@@ -261,6 +287,12 @@ def _run_psql(args: argparse.Namespace) -> int:
     from aurora_express.cli import cluster as cli_cluster  # noqa: PLC0415
 
     return cli_cluster.psql(args)
+
+
+def _run_snapshot(args: argparse.Namespace) -> int:
+    from aurora_express.cli import snapshot as cli_snapshot  # noqa: PLC0415
+
+    return cli_snapshot.snapshot(args)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

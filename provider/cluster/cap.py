@@ -5,21 +5,22 @@ the other 40, and says so only when the create call fails. The provider
 stops earlier, at ``max_clusters`` (``MAX_CLUSTERS``, the template's
 ``MaxClusters``, default 20: ``provider.cluster.settings``), with a reason
 naming the cap, so per-branch databases cannot crowd out everything else in
-the account. Clusters already being deleted
-do not count: they are on their way out.
+the account. Clusters still being deleted count: RDS counts them against its
+quota until they are gone, and with ``WaitForDeletion: false`` a stack is
+deleted long before its cluster is.
 """
 
 from __future__ import annotations
 
-from provider.cluster import plan, settings
+from provider.cluster import settings
 from provider.cluster.inventory import Inventory, is_provider_owned
 from provider.cluster.plan import ClusterState
 from provider.common.errors import ProviderError
 
 
 def count_owned(states: list[ClusterState]) -> int:
-    """Clusters with the provider's ownership tags that are not being deleted."""
-    return sum(1 for s in states if is_provider_owned(s) and s.status != plan.DELETING)
+    """Clusters with the provider's ownership tags, those still being deleted included."""
+    return sum(1 for s in states if is_provider_owned(s))
 
 
 def check(owned: int, limit: int, identifier: str) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from provider.cluster import cap, naming, plan
+from provider.cluster import cap, naming, plan, restore
 from provider.cluster.plan import ClusterState, Step
 from provider.cluster.properties import ClusterProperties, parse
 from provider.cluster.rds import ALREADY_EXISTS, INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
@@ -138,6 +139,7 @@ def converge(
     """Wait for ``identifier`` to be available, modify it to match ``props``, tag it, answer."""
     tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
     issued: dict[str, Any] | None = None
+    issued_restore_step: Step | None = None
     seen: list[str] = []
     while True:
         state = api.find(identifier)
@@ -160,6 +162,10 @@ def converge(
                 api.tag(state, add, remove)
             logger.info("Cluster ready", extra={"cluster": identifier})
             return Outcome(identifier, plan.attributes(state))
+        restoring = nxt.step in (Step.CREATE_WRITER, Step.SET_IAM_AUTH)
+        fresh = restoring and nxt.step is not issued_restore_step
+        if state is not None and fresh and _restore_step(api, state, nxt.step):
+            issued_restore_step = nxt.step
         if nxt.step is Step.MODIFY and nxt.modify != issued:
             logger.info(
                 "Modifying cluster", extra={"cluster": identifier, "changes": sorted(nxt.modify)}
@@ -174,7 +180,53 @@ def converge(
             return None
 
 
+def _restore_step(api: ClusterApi, state: ClusterState, step: Step) -> bool:
+    """A restored cluster's writer, or its master user to IAM auth (then recorded in a tag,
+    since DescribeDBClusters does not show it); False when RDS found the cluster busy, to be
+    tried again on a later look."""
+    identifier = state.identifier
+    try:
+        if step is Step.CREATE_WRITER:
+            logger.info("Creating the restored cluster's writer", extra={"cluster": identifier})
+            api.create_writer(restore.writer_args(identifier))
+            return True
+        logger.info("Switching the master user to IAM auth", extra={"cluster": identifier})
+        api.modify(identifier, {"MasterUserAuthenticationType": restore.IAM_AUTH})
+    except RdsError as exc:
+        if exc.code != INVALID_STATE:
+            raise
+        return False
+    api.tag(state, {naming.MASTER_AUTH_TAG: restore.IAM_AUTH}, [])
+    return True
+
+
 # -- create -----------------------------------------------------------------------
+
+
+def _start(req: Request, api: ClusterApi, identifier: str, props: ClusterProperties) -> None:
+    """CreateDBCluster with express configuration, or the restore the template asks for."""
+    tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
+    source = props.source
+    if source is None:
+        logger.info("Creating cluster", extra={"cluster": identifier})
+        api.create(plan.create_args(identifier, props, tags))
+        return
+    seen = api.describe_source(source)  # read only: the source is never changed
+    if seen is None:
+        raise restore.not_found(source)
+    restore.check_source(props, source, seen)
+    tags[naming.RESTORED_FROM_TAG] = restore.restored_from(source, seen, datetime.now(UTC))
+    call = restore.restore_call(identifier, props, source, seen, tags)
+    logger.info(
+        "Restoring cluster",
+        extra={"cluster": identifier, "operation": call.operation, "source": source.identifier},
+    )
+    try:
+        api.restore(call)
+    except RdsError as exc:
+        if exc.code in restore.REFUSAL_CODES:
+            raise restore.refused(source, exc.code, exc.message) from exc
+        raise
 
 
 def _ensure(
@@ -191,10 +243,8 @@ def _ensure(
     if state is None:
         if req.request_type == "Create":
             cap.enforce(api, identifier)  # MaxClusters, before RDS's own quota
-        tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
-        logger.info("Creating cluster", extra={"cluster": identifier})
         try:
-            api.create(plan.create_args(identifier, props, tags))
+            _start(req, api, identifier, props)
         except RdsError as exc:
             if exc.code != ALREADY_EXISTS:
                 raise
@@ -358,42 +408,86 @@ def delete(req: Request, api: ClusterApi) -> Outcome | None:
         )
         return done
     snapshot = plan.final_snapshot_id(identifier, req.started_at) if mode == "Snapshot" else None
-    return _delete_until_gone(req, api, state, snapshot)
+    wait = _wait_for_deletion(req.raw_properties)
+    return _delete_until_gone(req, api, state, snapshot, wait=wait)
+
+
+def _wait_for_deletion(raw: dict[str, Any]) -> bool:
+    """WaitForDeletion, read leniently as OnDelete is: only an explicit false stops the wait."""
+    return str(raw.get("WaitForDeletion", "true")).strip().lower() != "false"
+
+
+def _mark_deletion(req: Request, api: ClusterApi, state: ClusterState) -> None:
+    """Tag when deletion was asked for, so the reaper finds a deletion that never finishes."""
+    add, remove = plan.deletion_mark(state.tags, req.started_at)
+    if remove:
+        api.tag(state, {}, remove)  # room first: RDS counts 50 tags at most
+    if add:
+        api.tag(state, add, [])
 
 
 def _delete_until_gone(
-    req: Request, api: ClusterApi, state: ClusterState | None, snapshot: str | None
+    req: Request,
+    api: ClusterApi,
+    state: ClusterState | None,
+    snapshot: str | None,
+    *,
+    wait: bool = True,
 ) -> Outcome | None:
+    """Delete the instances, then the cluster; answer once it is gone, or, with ``wait``
+    false, once RDS shows it ``deleting`` (one describe after the delete is accepted)."""
     identifier = req.physical_id or ""
     retry_at = 0.0
     seen: list[str] = []
     while state is not None:
         _log_change(seen, state.status, cluster=identifier)
-        if state.status != plan.DELETING and time.monotonic() >= retry_at:
-            if state.deletion_protection:
-                raise ProviderError(
-                    f"Cluster {identifier} has DeletionProtection on: set it to false (a stack "
-                    "update) or OnDelete to Retain, then delete again."
-                )
-            for instance, status in state.instances.items():
-                if status != plan.DELETING:
-                    logger.info(
-                        "Deleting instance", extra={"cluster": identifier, "instance": instance}
-                    )
-                    api.delete_instance(identifier, instance)
+        if state.status == plan.DELETING and not wait:
             logger.info(
-                "Deleting cluster", extra={"cluster": identifier, "final_snapshot": snapshot}
+                "Cluster deletion under way; not waiting for it (WaitForDeletion: false)",
+                extra={"cluster": identifier},
             )
-            try:
-                api.delete_cluster(identifier, snapshot)
-            except RdsError as exc:
-                if exc.code == NOT_FOUND:
-                    break
-                if exc.code != INVALID_STATE:
-                    raise
-                retry_at = time.monotonic() + req.timing.retry_seconds  # busy: creating, modifying
+            return Outcome(identifier)
+        if state.status != plan.DELETING and time.monotonic() >= retry_at:
+            started = _start_deletion(req, api, state, snapshot, wait=wait)
+            if started is None:
+                break  # gone meanwhile
+            if not started:  # busy (creating, modifying): try again in a while
+                retry_at = time.monotonic() + req.timing.retry_seconds
+            elif not wait:  # accepted: one look, and the answer if RDS shows it deleting
+                retry_at = time.monotonic() + req.timing.retry_seconds
+                state = api.find(identifier)
+                continue
         if not _keep_waiting(req, identifier, state):
             return None
         state = api.find(identifier)
     logger.info("Cluster deleted", extra={"cluster": identifier})
     return Outcome(identifier)
+
+
+def _start_deletion(
+    req: Request, api: ClusterApi, state: ClusterState, snapshot: str | None, *, wait: bool
+) -> bool | None:
+    """DeleteDBInstance for each instance, then DeleteDBCluster: True when RDS accepted it,
+    False when it found the cluster busy, None when the cluster is gone."""
+    identifier = state.identifier
+    if state.deletion_protection:
+        raise ProviderError(
+            f"Cluster {identifier} has DeletionProtection on: set it to false (a stack "
+            "update) or OnDelete to Retain, then delete again."
+        )
+    for instance, status in state.instances.items():
+        if status != plan.DELETING:
+            logger.info("Deleting instance", extra={"cluster": identifier, "instance": instance})
+            api.delete_instance(identifier, instance)
+    if not wait:
+        _mark_deletion(req, api, state)
+    logger.info("Deleting cluster", extra={"cluster": identifier, "final_snapshot": snapshot})
+    try:
+        api.delete_cluster(identifier, snapshot)
+    except RdsError as exc:
+        if exc.code == NOT_FOUND:
+            return None
+        if exc.code != INVALID_STATE:
+            raise
+        return False
+    return True

@@ -25,6 +25,15 @@ EXPIRES_AT_TAG = "aurora-express:expires-at"
 # OnDelete travels with the cluster, so the reaper honours Retain once the stack is gone.
 ON_DELETE_TAG = "aurora-express:on-delete"
 RESERVED_TAG_PREFIX = "aurora-express:"
+# A restored cluster: what it was restored from (the RestoredFrom attribute), written at the
+# restore; and that its master user was switched to IAM auth, a step DescribeDBClusters
+# does not show, recorded so that a later poll does not repeat it.
+RESTORED_FROM_TAG = "aurora-express:restored-from"
+MASTER_AUTH_TAG = "aurora-express:master-auth"
+# When a Delete that does not wait (WaitForDeletion: false) asked RDS to delete the cluster:
+# the reaper's clue to a deletion that never finished.
+DELETE_REQUESTED_TAG = "aurora-express:delete-requested-at"
+MAX_TAGS = 50  # RDS's limit per resource
 
 # A physical id given to a Create that failed before any cluster existed: the
 # colons make it an invalid RDS identifier, so its later Delete is a no-op.

@@ -1,11 +1,12 @@
 """One reaper run: list, look up, judge (``classify``), act, and say what was found.
 
 The clusters come from one listing of the region; each owning stack is
-looked up once. Armed, an expired or orphaned cluster is deleted by the
-provider's own Delete (``lifecycle.delete``: instances first, the final
-snapshot of ``OnDelete: Snapshot``, deletion protection respected, the
-ownership tags checked again just before), started and not waited for: RDS
-takes minutes, and the next run finds it ``deleting`` or gone.
+looked up once. Armed, an expired or orphaned cluster, or one whose deletion
+did not finish, is deleted by the provider's own Delete (``lifecycle.delete``:
+instances first, the final snapshot of ``OnDelete: Snapshot``, deletion
+protection respected, the ownership tags checked again just before), started
+and not waited for, as ``WaitForDeletion: false`` does (the deletion is
+marked): RDS takes minutes, and the next run finds it ``deleting`` or gone.
 """
 
 from __future__ import annotations
@@ -105,7 +106,12 @@ def provider_delete(api: ClusterApi, now: float) -> Deleter:
             logical_id=owner.logical_id,
             request_id=f"aurora-express-reaper-{uuid.uuid4()}",
             physical_id=state.identifier,
-            raw_properties={"OnDelete": state.tags.get(ON_DELETE_TAG, "Delete")},
+            # Not waiting, as a stack Delete with WaitForDeletion false: the deletion is
+            # marked, so a later run finds it again if it never finishes.
+            raw_properties={
+                "OnDelete": state.tags.get(ON_DELETE_TAG, "Delete"),
+                "WaitForDeletion": "false",
+            },
             raw_old_properties=None,
             is_poll=False,
             started_at=now,

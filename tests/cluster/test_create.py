@@ -14,6 +14,7 @@ from tests.cluster.conftest import clusters, tags
 
 ATTRIBUTES = {
     "ClusterIdentifier",
+    "RestoredFrom",
     "ClusterArn",
     "ClusterResourceId",
     "Endpoint",

@@ -223,6 +223,7 @@ def test_attributes_name_the_iam_db_user_of_the_master_user() -> None:
     assert attributes["InstanceIdentifier"] == "db-instance-1"
     assert set(attributes) == {
         "ClusterIdentifier",
+        "RestoredFrom",
         "ClusterArn",
         "ClusterResourceId",
         "Endpoint",

@@ -54,21 +54,31 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_nothing_behind(
     seconds = time.monotonic() - started
     record_output(request.node.nodeid, "demo output", out)  # for the suite's secret scan
     assert demo.returncode == 0, out
-    assert seconds < 60, f"the demo took {seconds:.0f} s"
+    assert seconds < 90, f"the demo took {seconds:.0f} s"
     steps = [
-        "1/6  Create Db (Custom::AuroraExpress)",
-        "2/6  Create Schema (Custom::AuroraExpressMigrations)",
-        "3/6  Query the seeded rows",
-        "4/6  Update Db (Custom::AuroraExpress)",
-        "5/6  Delete Schema (Custom::AuroraExpressMigrations)",
-        "6/6  Delete Db (Custom::AuroraExpress)",
+        "1/9  Create Db (Custom::AuroraExpress)",
+        "2/9  Create Schema (Custom::AuroraExpressMigrations)",
+        "3/9  Query the seeded rows",
+        "4/9  Update Db (Custom::AuroraExpress)",
+        "5/9  Snapshot app-feature-abc-123-login (aurora-express snapshot)",
+        "6/9  Create Db (Custom::AuroraExpress) of stack db-feature-XYZ-9-Search",
+        "7/9  Delete Db (Custom::AuroraExpress) of stack db-feature-XYZ-9-Search",
+        "8/9  Delete Schema (Custom::AuroraExpressMigrations)",
+        "9/9  Delete Db (Custom::AuroraExpress)",
     ]
     positions = [out.index(step) for step in steps]
     assert positions == sorted(positions)
-    assert out.count("← response SUCCESS") == 5
+    assert out.count("← response SUCCESS") == 7
     assert "cluster app-feature-abc-123-login: creating" in out
     assert "cluster app-feature-abc-123-login: modifying" in out
-    assert "cluster app-feature-abc-123-login: deleting" in out[positions[-1] :]
+    # The second branch: restored from the first's snapshot, writer made, then IAM auth.
+    second = out[positions[5] : positions[6]]
+    assert "SourceSnapshotIdentifier  app-feature-abc-123-login-seed" in second
+    assert "RestoredFrom        snapshot:app-feature-abc-123-login-seed@" in second
+    assert "writer app-feature-xyz-9-search-instance-1: creating" in second
+    # WaitForDeletion: false answers while the cluster is still deleting.
+    assert "now cluster app-feature-xyz-9-search: deleting" in out[positions[6] : positions[7]]
+    assert "now cluster app-feature-abc-123-login: deleting" in out[positions[-1] :]
     assert re.search(r"Ada Lovelace\s+2\s+6199", out)
     assert "1 scheduled poll" in out or "scheduled polls" in out
     assert "SUCCESS  the whole lifecycle in" in out

@@ -44,8 +44,9 @@ def test_only_clusters_with_both_ownership_tags_count() -> None:
     assert cap.count_owned([state(), foreign, half]) == 1
 
 
-def test_clusters_being_deleted_do_not_count() -> None:
-    assert cap.count_owned([state(), state(status="deleting")]) == 1
+def test_clusters_being_deleted_count() -> None:
+    """RDS counts them until they are gone; WaitForDeletion: false leaves many deleting."""
+    assert cap.count_owned([state(), state(status="deleting")]) == 2
 
 
 def test_max_clusters_defaults_to_20() -> None:

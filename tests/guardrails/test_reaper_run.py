@@ -220,6 +220,7 @@ def test_handler_logs_one_summary_line_and_one_record_per_owned_cluster(
             "foreign": 1,
             "expired": 0,
             "orphan": 1,
+            "unfinished-deletion": 0,
             "keep": 1,
             "actions": {"delete": 1, "none": 1},
         }
@@ -237,7 +238,13 @@ def test_handler_publishes_a_count_metric_per_category(
     invoke(monkeypatch, armed="false")
     (emf,) = [r for r in lines(capsys.readouterr().out) if "_aws" in r]
     names = [m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
-    assert set(names) == {"ExpiredClusters", "OrphanClusters", "KeptClusters", "DeletedClusters"}
+    assert set(names) == {
+        "ExpiredClusters",
+        "OrphanClusters",
+        "UnfinishedDeletions",
+        "KeptClusters",
+        "DeletedClusters",
+    }
     counts = [emf[n] for n in ("ExpiredClusters", "OrphanClusters", "KeptClusters")]
     assert counts == [[1.0], [2.0], [0.0]]
     assert emf["DeletedClusters"] == [0.0]

@@ -47,6 +47,15 @@ OPERATIONS: dict[Call, frozenset[str]] = {
     ("rds", "CreateDBCluster"): frozenset(
         {"rds:CreateDBCluster", "rds:AddTagsToResource", "iam:CreateServiceLinkedRole"}
     ),
+    # Restores: the cluster, with its Tags (AddTagsToResource), as CreateDBCluster.
+    ("rds", "RestoreDBClusterFromSnapshot"): frozenset(
+        {"rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource"}
+    ),
+    ("rds", "RestoreDBClusterToPointInTime"): frozenset(
+        {"rds:RestoreDBClusterToPointInTime", "rds:AddTagsToResource"}
+    ),
+    ("rds", "DescribeDBClusterSnapshots"): frozenset({"rds:DescribeDBClusterSnapshots"}),
+    ("rds", "CreateDBInstance"): frozenset({"rds:CreateDBInstance"}),
     ("rds", "DescribeDBClusters"): frozenset({"rds:DescribeDBClusters"}),
     ("rds", "DescribeDBInstances"): frozenset({"rds:DescribeDBInstances"}),
     ("rds", "ModifyDBCluster"): frozenset({"rds:ModifyDBCluster"}),
@@ -105,6 +114,11 @@ CALLS: dict[str, frozenset[Call]] = {
         ("rds", "ModifyDBCluster"),
         ("rds", "AddTagsToResource"),
         ("rds", "RemoveTagsFromResource"),
+        # restores (provider.cluster.restore): the source read, the restore, the writer
+        ("rds", "DescribeDBClusterSnapshots"),
+        ("rds", "RestoreDBClusterFromSnapshot"),
+        ("rds", "RestoreDBClusterToPointInTime"),
+        ("rds", "CreateDBInstance"),
     },
     MIGRATIONS: _CRHELPER
     | _CONFIRM
@@ -114,9 +128,16 @@ CALLS: dict[str, frozenset[Call]] = {
         ("s3", "ListObjectsV2"),
         ("s3", "GetObject"),
     },
-    # The reaper deletes with the cluster provider's own Delete (provider.cluster).
+    # The reaper deletes with the cluster provider's own Delete (provider.cluster),
+    # not waiting, so it marks the deletion on the cluster (two tag calls); before it
+    # deletes, the stack's record must prove the provider made the cluster.
     REAPER: _DELETE
-    | {("cloudformation", "DescribeStacks"), ("cloudformation", "DescribeStackResources")},
+    | {
+        ("cloudformation", "DescribeStacks"),
+        ("cloudformation", "DescribeStackResources"),
+        ("rds", "AddTagsToResource"),
+        ("rds", "RemoveTagsFromResource"),
+    },
 }
 
 # Where each function's code is (as the Makefile's build targets copy it), and
@@ -195,6 +216,41 @@ _DELETE_GRANTS = [
 ]
 
 
+_RESTORES = {"rds:RestoreDBClusterFromSnapshot", "rds:RestoreDBClusterToPointInTime"}
+_RESTORE_GRANTS = [
+    grant(
+        "RestoreOwnedClusters",
+        _RESTORES,
+        arn("rds", "cluster:*"),
+        {
+            "StringLike": {f"aws:RequestTag/{OWNER_STACK}": STACKS_HERE},
+            "Null": {f"aws:RequestTag/{OWNER_LOGICAL}": "false"},
+        },
+    ),
+    grant(
+        "RestoreFromSnapshots", "rds:RestoreDBClusterFromSnapshot", arn("rds", "cluster-snapshot:*")
+    ),
+    grant(
+        "RestoreDefaults",
+        _RESTORES,
+        {arn("rds", "cluster-pg:*"), arn("rds", "og:*"), arn("rds", "subgrp:*")},
+    ),
+    grant("ReadRestoreSources", "rds:DescribeDBClusterSnapshots", arn("rds", "cluster-snapshot:*")),
+    grant(
+        "CreateWritersOfRestoredClusters",
+        "rds:CreateDBInstance",
+        _WRITER,
+        {
+            "StringEquals": {
+                "rds:DatabaseClass": "db.serverless",
+                "rds:DatabaseEngine": "aurora-postgresql",
+            }
+        },
+    ),
+    grant("WritersJoinOwnedClustersOnly", "rds:CreateDBInstance", arn("rds", "cluster:*"), OWNED),
+]
+
+
 def _describe(clusters_sid: str, instances_sid: str) -> list[Grant]:
     return [
         grant(clusters_sid, "rds:DescribeDBClusters", arn("rds", "cluster:*")),
@@ -257,6 +313,7 @@ GRANTS: dict[str, list[Grant]] = {
         ),
         _CONFIRM_GRANT,
         *_polling("cluster"),
+        *_RESTORE_GRANTS,
     ],
     MIGRATIONS: [
         grant("LookUpClusters", "rds:DescribeDBClusters", arn("rds", "cluster:*")),
@@ -288,5 +345,19 @@ GRANTS: dict[str, list[Grant]] = {
         ),
         grant("DeleteOwnedClustersOnly", "rds:DeleteDBCluster", arn("rds", "cluster:*"), OWNED),
         *_DELETE_GRANTS,
+        grant(
+            "MarkDeletionsOfOwnedClusters",
+            {"rds:AddTagsToResource", "rds:RemoveTagsFromResource"},
+            arn("rds", "cluster:*"),
+            {
+                **OWNED,
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": (
+                        "aurora-express:delete-requested-at",
+                        "aurora-express:expires-at",
+                    )
+                },
+            },
+        ),
     ],
 }
