@@ -32,8 +32,8 @@ from provider.migrations import handler as migrations_handler
 from tests.support.paths import ROOT
 from tests.support.secret_scan import CAPTURED, hits, keep_output, plant
 
-# The planting tests and the test that looks for what they planted share one worker, in order.
-pytestmark = pytest.mark.xdist_group("secret-scan")
+# The planting tests run before the test that looks for what they planted, in one process:
+# under pytest-xdist, `--dist loadfile` (addopts) gives a whole file to one worker, in order.
 
 PLANTED_IN_HANDLER = f"X-Amz-Signature={secrets.token_hex(16)}"
 PLANTED_IN_SUBPROCESS = f"X-Amz-Signature={secrets.token_hex(16)}"
