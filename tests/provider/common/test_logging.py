@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from provider.common.logging import PACKAGE, function_logger, install_redaction, redact
+from provider.common.logging import function_logger, install_redaction, redact
 
 TOKEN = (
     "db.example.com:5432/?Action=connect&DBUser=postgres&X-Amz-Algorithm=AWS4-HMAC-SHA256"
@@ -66,7 +66,7 @@ def provider_logger_restored() -> Iterator[None]:
     is closed after it: every later ``provider.*`` record in the process would fail to be
     written, and logging would print that error, with the exception being handled, unredacted,
     to stderr. The handler modules' own setup comes back after the test."""
-    std = logging.getLogger(PACKAGE)
+    std = logging.getLogger("provider")
     handlers, level, propagate = list(std.handlers), std.level, std.propagate
     yield
     std.handlers[:] = handlers
