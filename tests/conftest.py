@@ -14,6 +14,7 @@ from aurora_express.local.cfn_local import OFFLINE_AWS_ENV
 pytest_plugins = [
     "tests.support.aws",
     "tests.support.cfn",
+    "tests.support.logs",
     "tests.support.postgres",
     "tests.support.processes",
     "tests.support.world",

@@ -13,6 +13,7 @@
 - ``confirmed``: ``confirmed_event()``, a request moto's CloudFormation confirms.
 - ``processes``: ``open_tmp``, ``processes_in()``; ``cli``: ``CLUSTER``, ``endpoint_args()``;
   ``paths``: ``ROOT``.
+- ``logs``: every test leaves the ``provider`` logger as it found it (autouse).
 - ``secret_scan``: the plugin that scans every session's output at its end;
   ``record_output``/``keep_output`` for output pytest does not capture, ``plant``.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -60,21 +59,6 @@ def test_any_logger_s_arguments_extras_and_tracebacks_are_scrubbed() -> None:
     assert "ValueError" in out  # the traceback is still there, scrubbed
 
 
-@pytest.fixture
-def provider_logger_restored() -> Iterator[None]:
-    """``function_logger`` gives ``provider.*`` a handler on this test's captured stdout, which
-    is closed after it: every later ``provider.*`` record in the process would fail to be
-    written, and logging would print that error, with the exception being handled, unredacted,
-    to stderr. The handler modules' own setup comes back after the test."""
-    std = logging.getLogger("provider")
-    handlers, level, propagate = list(std.handlers), std.level, std.propagate
-    yield
-    std.handlers[:] = handlers
-    std.setLevel(level)
-    std.propagate = propagate
-
-
-@pytest.mark.usefixtures("provider_logger_restored")
 def test_the_powertools_logger_writes_json_without_secrets(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
