@@ -19,8 +19,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
+# Every core (pytest-xdist; each worker starts its own PostgreSQL and moto server).
+# `make test TEST_WORKERS=0` runs the suite in one process, as plain `pytest` does.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 demo: $(STAMP)
 	$(BIN)/aurora-express demo

@@ -7,6 +7,7 @@ or the registry the install fails: the caller skips these peers and says so.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -85,24 +86,37 @@ def install_packages(
     key = hashlib.sha256(json.dumps(pinned, sort_keys=True).encode()).hexdigest()[:10]
     root = cache / f"npm-{key}"
     stamp = root / ".installed"
-    if not stamp.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        package = {"private": True, "type": "module", "dependencies": pinned}
-        (root / "package.json").write_text(json.dumps(package, indent=2))
-        argv = [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"]
-        if ignore_scripts:
-            argv.append("--ignore-scripts")
-        try:
-            done = subprocess.run(
-                argv, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise NpmUnavailable(f"npm install took over {timeout:.0f} s") from exc
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise NpmUnavailable(f"npm install failed: {' '.join(tail)[:300]}")
-        stamp.write_text(json.dumps(pinned))
+    if stamp.exists():
+        return root
+    cache.mkdir(parents=True, exist_ok=True)
+    # One install at a time per folder: test processes (pytest-xdist workers) and the bench
+    # may ask for the same packages at once; the others wait, then find the stamp.
+    with open(cache / f"npm-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists():
+            _npm_install(npm, root, pinned, timeout=timeout, ignore_scripts=ignore_scripts)
+            stamp.write_text(json.dumps(pinned))
     return root
+
+
+def _npm_install(
+    npm: str, root: Path, pinned: dict[str, str], *, timeout: float, ignore_scripts: bool
+) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    package = {"private": True, "type": "module", "dependencies": pinned}
+    (root / "package.json").write_text(json.dumps(package, indent=2))
+    argv = [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"]
+    if ignore_scripts:
+        argv.append("--ignore-scripts")
+    try:
+        done = subprocess.run(
+            argv, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise NpmUnavailable(f"npm install took over {timeout:.0f} s") from exc
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise NpmUnavailable(f"npm install failed: {' '.join(tail)[:300]}")
 
 
 def install(cache: Path = DEFAULT_CACHE, *, timeout: float = 600.0) -> NpmPeers:

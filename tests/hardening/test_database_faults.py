@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,9 +32,10 @@ from provider.common.errors import ProviderError
 from provider.migrations import engine, handler, layouts, migrator
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import SourceFiles
-from tests.hardening.conftest import USER, connect, keep_output, start_server
+from tests.support.paths import ROOT
+from tests.support.postgres import USER, connect, start_server
+from tests.support.secret_scan import keep_output
 
-ROOT = Path(__file__).resolve().parents[2]
 Conn = psycopg.Connection[Any]
 SLOW = "SELECT pg_sleep(60) WHERE current_setting('app.slow', true) = 'on';\n"
 

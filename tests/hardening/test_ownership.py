@@ -10,8 +10,8 @@ import pytest
 from aurora_express.local.cfn_local import LambdaContext, request_event
 from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import naming
-from tests.hardening.conftest import clusters, tags
 from tests.hardening.faults import RdsFaults
+from tests.support.aws import clusters, tags
 
 CHANGES = {"DeleteDBCluster", "DeleteDBInstance", "ModifyDBCluster", "CreateDBCluster"}
 RETAGS = {"AddTagsToResource", "RemoveTagsFromResource"}

@@ -18,7 +18,7 @@ import pytest
 
 from tests.aurora_express.cdk.cfn import Json, evaluate
 from tests.aurora_express.cdk.test_lint import lint, unexpected
-from tests.conftest import record_output
+from tests.support.secret_scan import record_output
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "cdk"

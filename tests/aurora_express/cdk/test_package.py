@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import record_output
+from tests.support.secret_scan import record_output
 
 ROOT = Path(__file__).resolve().parents[3]
 

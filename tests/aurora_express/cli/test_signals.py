@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import record_output
+from tests.support.secret_scan import record_output
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import record_output
+from tests.support.secret_scan import record_output
 
 ROOT = Path(__file__).resolve().parents[3]
 MIGRATIONS = str(ROOT / "examples" / "migrations")

@@ -19,8 +19,8 @@ from provider.migrations import engine
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.model import Kind, Migration
 from provider.migrations.tool_history.liquibase import md5sum
-from tests.conftest import record_output
 from tests.provider.migrations.tools import Conn, history, socket_for, tables, tool_migration
+from tests.support.secret_scan import record_output
 
 USERS = "CREATE TABLE users (id bigint PRIMARY KEY);"
 POSTS = "CREATE TABLE posts (id bigint PRIMARY KEY, author_id bigint REFERENCES users (id));"

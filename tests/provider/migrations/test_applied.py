@@ -17,7 +17,7 @@ from provider.migrations.callbacks import CallbackFailed
 from provider.migrations.engine import MigrationFailed, MigrationSet, Options
 from provider.migrations.history import TableName
 from provider.migrations.layouts import LayoutError
-from tests.provider.migrations.conftest import EXAMPLES, files, history, migrate, sample, tables
+from tests.support.layouts import EXAMPLES, files, history, migrate, sample, tables
 
 Conn = psycopg.Connection[Any]
 

@@ -6,7 +6,7 @@ import pytest
 
 from provider.migrations import layouts
 from provider.migrations.layouts import LayoutError, atlas
-from tests.provider.migrations.conftest import EXAMPLES, files
+from tests.support.layouts import EXAMPLES, files
 
 
 def folder(sql: dict[str, str], *, sum_text: str | None = None) -> dict[str, str | bytes]:

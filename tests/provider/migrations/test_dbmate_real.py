@@ -15,8 +15,8 @@ from aurora_express.local.embedded_pg import EmbeddedPostgres
 from provider.migrations import engine, layouts
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import from_directory
-from tests.migrations.conftest import EXAMPLES
 from tests.provider.migrations.tools import Conn, Socket, bench_peers, history, run_tool, socket_for
+from tests.support.migrations import EXAMPLES
 
 FOLDER = EXAMPLES / "dbmate"
 FILES = sorted(p.name for p in FOLDER.glob("*.sql"))

@@ -6,7 +6,7 @@ import pytest
 
 from provider.migrations import layouts
 from provider.migrations.layouts import Layout, LayoutError
-from tests.provider.migrations.conftest import files, sample
+from tests.support.layouts import files, sample
 
 GOOSE = "-- +goose Up\nCREATE TABLE t (x int);\n-- +goose Down\nDROP TABLE t;\n"
 

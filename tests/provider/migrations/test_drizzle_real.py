@@ -19,7 +19,6 @@ from bench.npm_peers import DRIZZLE_SCRIPT
 from provider.migrations import engine, layouts
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import from_directory
-from tests.migrations.conftest import EXAMPLES
 from tests.provider.migrations.tools import (
     DRIZZLE_1,
     Conn,
@@ -32,6 +31,7 @@ from tests.provider.migrations.tools import (
     socket_for,
     tables,
 )
+from tests.support.migrations import EXAMPLES
 
 JOURNAL = EXAMPLES / "drizzle"
 FOLDERS = EXAMPLES / "drizzle-folders"

@@ -7,7 +7,7 @@ import pytest
 from provider.migrations import layouts
 from provider.migrations.callbacks import Event
 from provider.migrations.layouts import LayoutError
-from tests.provider.migrations.conftest import files
+from tests.support.layouts import files
 
 
 def test_a_placeholder_is_replaced_with_its_value_whatever_the_case() -> None:

@@ -15,8 +15,8 @@ from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.model import Kind, Migration
 from provider.migrations.sources import SourceFiles, from_directory
 from provider.migrations.tool_history.flyway import checksum
-from tests.migrations.conftest import EXAMPLES
 from tests.provider.migrations.tools import Conn, history, tables
+from tests.support.migrations import EXAMPLES
 
 FOLDER = EXAMPLES / "flyway"
 

@@ -13,8 +13,8 @@ from provider.migrations import engine, layouts
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import from_directory
 from provider.migrations.tool_history.supabase import split_statements
-from tests.migrations.conftest import EXAMPLES
 from tests.provider.migrations.tools import Conn, tables, tool_migration
+from tests.support.migrations import EXAMPLES
 
 USERS = "CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL);\n"
 POSTS = (

@@ -6,7 +6,7 @@ import pytest
 
 from provider.migrations import layouts
 from provider.migrations.layouts import LayoutError
-from tests.provider.migrations.conftest import files
+from tests.support.layouts import files
 
 CREATE_THEN_DROP = """-- +goose Up
 CREATE TABLE users (id bigint);

@@ -10,8 +10,8 @@ from provider.migrations import engine, layouts, properties
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.history import TableName
 from provider.migrations.sources import SourceFiles, from_directory
-from tests.migrations.conftest import EXAMPLES
 from tests.provider.migrations.tools import Conn, history, tables
+from tests.support.migrations import EXAMPLES
 
 DBMATE = EXAMPLES / "dbmate"
 

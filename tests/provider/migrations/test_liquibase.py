@@ -7,7 +7,7 @@ import pytest
 from provider.migrations import layouts
 from provider.migrations.layouts import Layout, LayoutError
 from provider.migrations.model import Kind
-from tests.provider.migrations.conftest import files
+from tests.support.layouts import files
 
 HEADER = "--liquibase formatted sql\n\n"
 

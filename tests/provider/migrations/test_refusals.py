@@ -6,7 +6,7 @@ import pytest
 
 from provider.migrations import layouts
 from provider.migrations.layouts import LayoutError
-from tests.provider.migrations.conftest import files
+from tests.support.layouts import files
 
 UP = "-- +goose Up\nSELECT 1;\n"
 LIQUIBASE = "--liquibase formatted sql\n--changeset ada:1{attrs}\nSELECT 1;\n"

@@ -8,7 +8,7 @@ import pytest
 
 from provider.migrations import layouts
 from provider.migrations.layouts import Layout, LayoutError
-from tests.provider.migrations.conftest import EXAMPLES, files
+from tests.support.layouts import EXAMPLES, files
 
 PLANNER = "2025-03-01T09:30:00Z Ada <ada@example.com>"
 

@@ -6,7 +6,7 @@ import pytest
 
 from provider.migrations import layouts
 from provider.migrations.layouts import Layout, LayoutError
-from tests.provider.migrations.conftest import files
+from tests.support.layouts import files
 
 
 def test_simple_and_reversible_files_order_by_integer_version_and_down_never_runs() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from provider.migrations import layouts
 from provider.migrations.layouts import Layout, LayoutError
-from tests.provider.migrations.conftest import files, sample
+from tests.support.layouts import files, sample
 
 
 def test_files_run_in_name_order_and_the_version_is_the_digits_as_written() -> None:

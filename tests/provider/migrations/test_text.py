@@ -11,7 +11,7 @@ from provider.common.errors import ProviderError
 from provider.migrations import layouts
 from provider.migrations.layouts import LayoutError
 from provider.migrations.sources import unzip
-from tests.provider.migrations.conftest import files
+from tests.support.layouts import files
 
 
 def test_crlf_is_kept_in_the_text_that_runs() -> None:

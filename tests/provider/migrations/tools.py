@@ -22,8 +22,8 @@ import pytest
 from aurora_express.local.embedded_pg import EmbeddedPostgres
 from bench import npm_peers
 from provider.migrations.model import Kind, Migration, ToolMeta
-from tests.conftest import record_output
-from tests.migrations.conftest import USER
+from tests.support.postgres import USER
+from tests.support.secret_scan import record_output
 
 Conn = psycopg.Connection[Any]
 
