@@ -1,10 +1,11 @@
 """The provider inside a CDK app, or one deployed once per account with SAM.
 
 ``AuroraExpressProvider`` builds template.yaml's functions, roles, policies,
-schedule and outputs from the template itself (its copy shipped in the
-package, see ``aurora_express.provider_template``), with the construct's
-props as the template's parameters: the same actions, resources and
-conditions as ``sam deploy``, and the same code (``bundling.provider_code``).
+log groups, schedule, the reaper's failure queue and outputs from the template
+itself (its copy shipped in the package, see
+``aurora_express.provider_template``), with the construct's props as the
+template's parameters: the same actions, resources and conditions as ``sam
+deploy``, and the same code (``bundling.provider_code``).
 """
 
 from __future__ import annotations
@@ -217,11 +218,23 @@ class AuroraExpressProvider(Construct):
             numbers=frozenset(n for n, spec in parameters.items() if spec.get("Type") == "Number"),
         )
         self._left_out = {n for n, value in self._values.parameters.items() if value is None}
-        self.resources: dict[str, Construct] = {}
+        # template.yaml's plain CloudFormation resources (log groups, the queue), by logical id.
+        self.resources: dict[str, CfnResource] = {}
         for logical_id in self.template.get("Resources", {}):
             self._build(logical_id)
         for name, output in self.template.get("Outputs", {}).items():
             self._output(name, output, self._values)
+        queue = self.resources.get("ReaperFailureQueue")
+        self._reaper_failure_queue = (
+            sqs.Queue.from_queue_attributes(
+                self,
+                "ReaperFailureQueueOf",
+                queue_arn=Token.as_string(queue.get_att("Arn")),
+                queue_url=queue.ref,
+            )
+            if queue is not None
+            else None
+        )
 
     # -- the provider's interface ------------------------------------------------
 
@@ -236,6 +249,11 @@ class AuroraExpressProvider(Construct):
     @property
     def reaper_function(self) -> lambda_.Function | None:
         return self.functions.get("ReaperFunction")
+
+    @property
+    def reaper_failure_queue(self) -> sqs.IQueue | None:
+        """Where failed reaper runs land (ReaperFailureQueue), to alarm on; None without reaper."""
+        return self._reaper_failure_queue
 
     @property
     def cluster_service_token(self) -> str:

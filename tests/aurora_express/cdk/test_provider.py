@@ -279,6 +279,18 @@ def test_the_reaper_runs_on_template_yamls_schedule(built: dict[str, Json]) -> N
     assert permission["Principal"] == "events.amazonaws.com"
 
 
+def test_the_reaper_failure_queue_is_the_template_yaml_queue_to_alarm_on() -> None:
+    stack = new_stack("Prov")
+    provider = AuroraExpressProvider(stack, "Provider", reaper=True)
+    queue = provider.reaper_failure_queue
+    assert queue is not None
+    assert provider.reaper_failure_queue is queue
+    (queue_id,) = of_type(synth(stack), "AWS::SQS::Queue")
+    assert stack.resolve(queue.queue_url) == {"Ref": queue_id}
+    assert stack.resolve(queue.queue_arn) == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert AuroraExpressProvider(new_stack(), "Provider").reaper_failure_queue is None
+
+
 def test_without_the_reaper_there_is_no_reaper_function_nor_schedule(
     built: dict[str, Json],
 ) -> None:
