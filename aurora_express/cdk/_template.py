@@ -41,11 +41,15 @@ class Values:
 
     ``parameters`` maps each parameter to its value as a string (a literal or
     a token), or to None: left out, so whatever names it is not built.
-    ``attribute`` gives ``Fn::GetAtt`` of one of the template's resources.
+    ``attribute`` gives ``Fn::GetAtt`` of one of the template's resources,
+    ``resource`` its ``Ref``; ``numbers`` are the parameters of type Number,
+    whose ``Ref`` in a property is a number.
     """
 
     parameters: Mapping[str, str | None]
     attribute: Callable[[str, str], str]
+    resource: Callable[[str], str]
+    numbers: frozenset[str] = frozenset()
 
 
 def as_parameter(value: object) -> str:
@@ -72,7 +76,7 @@ def check_parameter(prop: str, name: str, spec: Mapping[str, Any], value: str) -
         low, high = spec.get("MinValue"), spec.get("MaxValue")
         floor, ceiling = (-inf if low is None else low), (inf if high is None else high)
         outside = number is None or not floor <= number <= ceiling
-        if outside:
+        if outside and (number is not None or "AllowedValues" not in spec):
             bounds = f" from {low} to {high}" if low is not None and high is not None else ""
             raise ValueError(f"{where} must be a number{bounds}, not {value!r}.")
     allowed = spec.get("AllowedValues")
@@ -184,7 +188,8 @@ def _sub(item: Any, values: Values) -> str:
             tokens[name] = values.attribute(*name.split(".", 1))
             return match.group(0)
         if name not in values.parameters:
-            raise UnsupportedTemplate(f"Fn::Sub of ${{{name}}}")
+            tokens[name] = values.resource(name)
+            return match.group(0)
         value = values.parameters[name]
         if value is None:
             raise UnsupportedTemplate(f"Fn::Sub of the left-out parameter {name}")
@@ -199,13 +204,27 @@ def _sub(item: Any, values: Values) -> str:
     return Fn.sub(substituted, tokens or None)
 
 
-def _ref(name: str, values: Values) -> str:
+def _ref(name: str, values: Values) -> str | float:
     if name in PSEUDO_PARAMETERS:
         return PSEUDO_PARAMETERS[name]
-    value = values.parameters.get(name)
+    if name not in values.parameters:
+        return values.resource(name)
+    value = values.parameters[name]
     if value is None:
         raise UnsupportedTemplate(f"Ref of {name}")
+    if name in values.numbers and not Token.is_unresolved(value):
+        number = float(value)
+        return int(number) if number.is_integer() else number
     return value
+
+
+_INTRINSICS: dict[str, Callable[[Any, Values], Any]] = {
+    "Ref": _ref,
+    "Fn::Sub": _sub,
+    "Fn::GetAtt": lambda item, values: values.attribute(item[0], item[1]),
+    "Fn::Select": lambda item, values: Fn.select(int(item[0]), convert(item[1], values)),
+    "Fn::Split": lambda item, values: Fn.split(item[0], convert(item[1], values)),
+}
 
 
 def convert(node: Any, values: Values) -> Any:
@@ -216,12 +235,8 @@ def convert(node: Any, values: Values) -> Any:
         return node
     if len(node) == 1:
         ((key, item),) = node.items()
-        if key == "Ref":
-            return _ref(item, values)
-        if key == "Fn::Sub":
-            return _sub(item, values)
-        if key == "Fn::GetAtt":
-            return values.attribute(item[0], item[1])
+        if key in _INTRINSICS:
+            return _INTRINSICS[key](item, values)
         if key.startswith("Fn::"):
             raise UnsupportedTemplate(f"the intrinsic function {key}")
     return {key: convert(item, values) for key, item in node.items()}

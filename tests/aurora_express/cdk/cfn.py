@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -15,6 +15,7 @@ PSEUDO = {
     "AWS::Region": "eu-west-1",
     "AWS::AccountId": "123456789012",
     "AWS::StackName": "Prov",
+    "AWS::StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/Prov/1b2c3d4e-5f6a-7b8c",
     "AWS::URLSuffix": "amazonaws.com",
 }
 _SUB = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -42,16 +43,20 @@ def only(template: Json, type_name: str) -> Json:
     return resource
 
 
-def evaluate(node: Any, parameters: Mapping[str, str] | None = None) -> Any:
+def evaluate(
+    node: Any, parameters: Mapping[str, str] | None = None, ids: Mapping[str, str] | None = None
+) -> Any:
     """``node`` with its intrinsic functions worked out, as CloudFormation would.
 
     Pseudo parameters take ``PSEUDO``'s values, parameters ``parameters``';
     a resource's ``Ref`` is ``<ref Name>`` and its ``Fn::GetAtt``
-    ``<Name.Attribute>``, since only the names matter here.
+    ``<Name.Attribute>``, since only the names matter here, where ``ids``
+    renames a template's logical ids to a synthesized stack's.
     """
-    values = {**PSEUDO, **(parameters or {})}
+    ids = ids or {}
+    values = {**PSEUDO, **{k: f"<ref {v}>" for k, v in ids.items()}, **(parameters or {})}
     if isinstance(node, list):
-        return [evaluate(item, parameters) for item in node]
+        return [evaluate(item, parameters, ids) for item in node]
     if not isinstance(node, dict):
         return node
     if len(node) == 1:
@@ -60,29 +65,39 @@ def evaluate(node: Any, parameters: Mapping[str, str] | None = None) -> Any:
             return values.get(item, f"<ref {item}>")
         if key == "Fn::GetAtt":
             name, attribute = item if isinstance(item, list) else item.split(".", 1)
-            return f"<{name}.{attribute}>"
+            return f"<{ids.get(name, name)}.{attribute}>"
         if key == "Fn::Join":
-            return item[0].join(str(evaluate(part, parameters)) for part in item[1])
+            return item[0].join(str(evaluate(part, parameters, ids)) for part in item[1])
+        if key == "Fn::Split":
+            return str(evaluate(item[1], parameters, ids)).split(item[0])
+        if key == "Fn::Select":
+            return evaluate(item[1], parameters, ids)[int(item[0])]
         if key == "Fn::ImportValue":
-            return f"<import {evaluate(item, parameters)}>"
+            return f"<import {evaluate(item, parameters, ids)}>"
         if key == "Fn::Sub":
             text, variables = (item, {}) if isinstance(item, str) else item
-            local = {**values, **{k: evaluate(v, parameters) for k, v in variables.items()}}
+            local = {**values, **{k: evaluate(v, parameters, ids) for k, v in variables.items()}}
 
             def replace(match: re.Match[str]) -> str:
                 name = match.group(1)
-                return str(local[name]) if name in local else f"<{name}>"
+                if name in local:
+                    return str(local[name])
+                if "." in name:
+                    return evaluate({"Fn::GetAtt": name}, parameters, ids)  # type: ignore[no-any-return]
+                return f"<{name}>"
 
             return _SUB.sub(replace, text).replace("${!", "${")
-    return {key: evaluate(item, parameters) for key, item in node.items()}
+    return {key: evaluate(item, parameters, ids) for key, item in node.items()}
 
 
 def atoms(
-    statements: list[Json], parameters: Mapping[str, str] | None = None
+    statements: list[Json],
+    parameters: Mapping[str, str] | None = None,
+    ids: Mapping[str, str] | None = None,
 ) -> set[tuple[str, ...]]:
     """IAM statements as (effect, action, resource, condition) atoms: equal in substance."""
     found: set[tuple[str, ...]] = set()
-    for statement in evaluate(statements, parameters):
+    for statement in evaluate(statements, parameters, ids):
         actions = statement["Action"]
         resources = statement["Resource"]
         condition = json.dumps(statement.get("Condition"), sort_keys=True)
@@ -110,4 +125,17 @@ def function_named(template: Json, name: str) -> str:
         for logical_id, function in of_type(template, "AWS::Lambda::Function").items()
         if evaluate(function["Properties"].get("FunctionName")) == name
     ]
+    return found
+
+
+def built_ids(
+    template: Json, names: Iterable[str], construct_id: str = "Provider"
+) -> dict[str, str]:
+    """The logical ids CDK gave a construct's children ``names`` (its id, theirs, a hash)."""
+    found = {}
+    for name in names:
+        pattern = re.compile(f"{construct_id}{name}[0-9A-F]{{8}}")
+        matches = [k for k in template["Resources"] if pattern.fullmatch(k)]
+        if matches:
+            (found[name],) = matches
     return found

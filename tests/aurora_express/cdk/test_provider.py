@@ -15,6 +15,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
 from aurora_express import provider_template
@@ -24,6 +26,7 @@ from aurora_express.cdk.provider import PARAMETER_PROPS
 from tests.aurora_express.cdk.cfn import (
     Json,
     atoms,
+    built_ids,
     evaluate,
     function_named,
     new_stack,
@@ -36,6 +39,18 @@ from tests.aurora_express.cdk.cfn import (
 TEMPLATE = provider_template.parse(provider_template.SOURCE.read_text())
 DEFAULTS = {name: str(spec["Default"]) for name, spec in TEMPLATE["Parameters"].items()}
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+# SAM's policy for a function's Tracing (AWSXrayWriteOnlyAccess, its older name, in aws).
+XRAY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
+SAM_FUNCTION = "AWS::Serverless::Function"
+# template.yaml's logical ids, and those SAM makes of a function's and its event's.
+NAMES = [
+    *TEMPLATE["Resources"],
+    *(
+        f"{logical_id}{event}"
+        for logical_id, resource in TEMPLATE["Resources"].items()
+        for event in resource.get("Properties", {}).get("Events", {})
+    ),
+]
 
 # (construct props, template.yaml parameters they stand for)
 CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
@@ -48,6 +63,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
             "reaper_schedule": events.Schedule.rate(cdk.Duration.minutes(30)),
             "migrations_bucket": "my-migrations",
             "migrations_db_user": "migrator",
+            "log_retention": logs.RetentionDays.ONE_WEEK,
+            "tracing": lambda_.Tracing.ACTIVE,
         },
         {
             "MaxClusters": "7",
@@ -56,6 +73,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
             "ReaperSchedule": "rate(30 minutes)",
             "MigrationsBucketName": "my-migrations",
             "MigrationsDbUser": "migrator",
+            "LogRetentionInDays": "7",
+            "Tracing": "Active",
         },
     ),
 }
@@ -70,15 +89,24 @@ def _holds(condition: Any, parameters: dict[str, str]) -> bool:
     raise AssertionError(f"a condition this test does not read: {function}")
 
 
+def kept(parameters: dict[str, str]) -> dict[str, Json]:
+    """template.yaml's resources that its conditions keep, by logical id."""
+    return {
+        logical_id: resource
+        for logical_id, resource in TEMPLATE["Resources"].items()
+        if not resource.get("Condition")
+        or _holds(TEMPLATE["Conditions"][resource["Condition"]], parameters)
+    }
+
+
 def sam_functions(parameters: dict[str, str]) -> dict[str, Json]:
     """template.yaml's functions that its conditions keep, by name, Globals applied.
 
     (Globals and the functions set disjoint keys, but MemorySize: a plain override.)
     """
     functions = {}
-    for resource in TEMPLATE["Resources"].values():
-        condition = resource.get("Condition")
-        if condition and not _holds(TEMPLATE["Conditions"][condition], parameters):
+    for resource in kept(parameters).values():
+        if resource["Type"] != SAM_FUNCTION:
             continue
         spec = {**TEMPLATE["Globals"]["Function"], **resource["Properties"]}
         functions[evaluate(spec["FunctionName"], parameters)] = spec
@@ -122,7 +150,8 @@ def test_each_function_is_configured_as_in_template_yaml(
     assert function["MemorySize"] == expected["MemorySize"]
     assert function["Timeout"] == expected["Timeout"]
     assert function["Description"] == expected["Description"]
-    assert function["LoggingConfig"]["LogFormat"] == expected["LoggingConfig"]["LogFormat"]
+    assert function["LoggingConfig"] == {"LogFormat": expected["LoggingConfig"]["LogFormat"]}
+    assert function["TracingConfig"] == {"Mode": evaluate(expected["Tracing"], parameters)}
     assert evaluate(function["Environment"]["Variables"]) == evaluate(
         expected["Environment"]["Variables"], parameters
     )
@@ -133,15 +162,24 @@ def test_each_role_allows_what_template_yaml_allows_and_nothing_else(
     case: str, name: str, built: dict[str, Json]
 ) -> None:
     parameters = CASES[case][1]
-    expected = [s for p in sam_functions(parameters)[name]["Policies"] for s in p["Statement"]]
+    spec = sam_functions(parameters)[name]
+    expected = [s for p in spec["Policies"] for s in p["Statement"]]
+    # SAM's own statement for each SQS destination of EventInvokeConfig.
+    for destination in spec.get("EventInvokeConfig", {}).get("DestinationConfig", {}).values():
+        assert destination["Type"] == "SQS"
+        expected.append(
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": destination["Destination"]}
+        )
     statements = role_statements(built[case], function_named(built[case], name))
-    assert atoms(statements) == atoms(expected, parameters)
+    ids = built_ids(built[case], NAMES)
+    assert atoms(statements) == atoms(expected, parameters, ids)
 
 
 @pytest.mark.parametrize(("case", "name"), _pairs())
-def test_each_role_is_lambdas_with_the_basic_execution_policy_as_sam_makes_it(
+def test_each_role_is_lambdas_with_the_basic_execution_and_xray_policies_as_sam_makes_it(
     case: str, name: str, built: dict[str, Json]
 ) -> None:
+    traced = "Tracing" in sam_functions(CASES[case][1])[name]
     function = built[case]["Resources"][function_named(built[case], name)]
     role = built[case]["Resources"][function["Properties"]["Role"]["Fn::GetAtt"][0]]
     trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -152,7 +190,80 @@ def test_each_role_is_lambdas_with_the_basic_execution_policy_as_sam_makes_it(
             "Principal": {"Service": "lambda.amazonaws.com"},
         }
     ]
-    assert evaluate(role["Properties"]["ManagedPolicyArns"]) == [BASIC_EXECUTION]
+    assert evaluate(role["Properties"]["ManagedPolicyArns"]) == [BASIC_EXECUTION] + (
+        [XRAY] if traced else []
+    )
+
+
+def _others(case: str) -> list[str]:
+    return [k for k, r in kept(CASES[case][1]).items() if r["Type"] != SAM_FUNCTION]
+
+
+@pytest.mark.parametrize(
+    ("case", "logical_id"), [(case, logical_id) for case in CASES for logical_id in _others(case)]
+)
+def test_each_other_resource_is_template_yamls_as_it_is(
+    case: str, logical_id: str, built: dict[str, Json]
+) -> None:
+    """Log groups, the reaper's failure queue and its policy: type, properties, policies."""
+    expected = TEMPLATE["Resources"][logical_id]
+    ids = built_ids(built[case], NAMES)
+    resource = built[case]["Resources"][ids[logical_id]]
+    assert resource["Type"] == expected["Type"]
+    properties = evaluate(expected["Properties"], CASES[case][1], ids)
+    if "RetentionInDays" in properties:  # a Number parameter: a number in the property
+        properties["RetentionInDays"] = int(properties["RetentionInDays"])
+    assert evaluate(resource["Properties"]) == properties
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        assert resource.get(policy) == expected.get(policy)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_it_builds_no_resource_template_yamls_conditions_leave_out(
+    case: str, built: dict[str, Json]
+) -> None:
+    left_out = set(TEMPLATE["Resources"]) - set(kept(CASES[case][1]))
+    assert set(built_ids(built[case], left_out)) == set()
+
+
+def test_the_log_groups_are_the_functions_with_the_retention_of_log_retention(
+    built: dict[str, Json],
+) -> None:
+    template = built["every-parameter-set"]
+    groups = {
+        evaluate(g["Properties"]["LogGroupName"]): g["Properties"]["RetentionInDays"]
+        for g in of_type(template, "AWS::Logs::LogGroup").values()
+    }
+    functions = of_type(template, "AWS::Lambda::Function")
+    assert groups == {f"/aws/lambda/<ref {logical_id}>": 7 for logical_id in functions}
+
+
+def test_a_failed_reaper_run_is_not_retried_and_lands_in_the_failure_queue(
+    built: dict[str, Json],
+) -> None:
+    template = built["every-parameter-set"]
+    ids = built_ids(template, NAMES)
+    queue_arn = {"Fn::GetAtt": [ids["ReaperFailureQueue"], "Arn"]}
+    config = only(template, "AWS::Lambda::EventInvokeConfig")["Properties"]
+    assert config == {
+        "FunctionName": {"Ref": ids["ReaperFunction"]},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 0,
+        "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
+    }
+    (target,) = only(template, "AWS::Events::Rule")["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": queue_arn}
+
+
+def test_the_failure_queue_accepts_dead_letters_of_the_reapers_schedule_only(
+    built: dict[str, Json],
+) -> None:
+    template = built["every-parameter-set"]
+    (statement,) = only(template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    rule = next(iter(of_type(template, "AWS::Events::Rule")))
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}}
 
 
 def test_the_reaper_runs_on_template_yamls_schedule(built: dict[str, Json]) -> None:
@@ -166,6 +277,18 @@ def test_the_reaper_runs_on_template_yamls_schedule(built: dict[str, Json]) -> N
     }
     permission = only(template, "AWS::Lambda::Permission")["Properties"]
     assert permission["Principal"] == "events.amazonaws.com"
+
+
+def test_the_reaper_failure_queue_is_the_template_yaml_queue_to_alarm_on() -> None:
+    stack = new_stack("Prov")
+    provider = AuroraExpressProvider(stack, "Provider", reaper=True)
+    queue = provider.reaper_failure_queue
+    assert queue is not None
+    assert provider.reaper_failure_queue is queue
+    (queue_id,) = of_type(synth(stack), "AWS::SQS::Queue")
+    assert stack.resolve(queue.queue_url) == {"Ref": queue_id}
+    assert stack.resolve(queue.queue_arn) == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert AuroraExpressProvider(new_stack(), "Provider").reaper_failure_queue is None
 
 
 def test_without_the_reaper_there_is_no_reaper_function_nor_schedule(
@@ -182,15 +305,19 @@ def test_without_the_reaper_there_is_no_reaper_function_nor_schedule(
 def test_the_outputs_are_template_yamls_with_the_same_exports(
     case: str, built: dict[str, Json]
 ) -> None:
+    parameters = CASES[case][1]
     outputs = built[case]["Outputs"]
-    expected = {k: v for k, v in TEMPLATE["Outputs"].items()}
-    assert set(outputs) >= set(expected)
+    expected = {
+        k: v
+        for k, v in TEMPLATE["Outputs"].items()
+        if "Condition" not in v or _holds(TEMPLATE["Conditions"][v["Condition"]], parameters)
+    }
+    assert set(outputs) == set(expected)
+    ids = built_ids(built[case], NAMES)
     for name, output in expected.items():
-        assert evaluate(outputs[name]["Export"]["Name"]) == evaluate(output["Export"]["Name"])
-        function = output["Value"]["Fn::GetAtt"][0]
-        sam_name = evaluate(TEMPLATE["Resources"][function]["Properties"]["FunctionName"])
-        target = function_named(built[case], sam_name)
-        assert outputs[name]["Value"] == {"Fn::GetAtt": [target, "Arn"]}
+        assert evaluate(outputs[name].get("Export")) == evaluate(output.get("Export"))
+        assert evaluate(outputs[name]["Value"]) == evaluate(output["Value"], parameters, ids)
+        assert outputs[name]["Description"] == output["Description"]
 
 
 def test_without_a_migrations_bucket_the_migrations_role_reads_no_bucket() -> None:
@@ -249,6 +376,16 @@ RANGE = "must be a number from 1 to 1000"
             {"migrations_db_user": "app-user"},
             "migrations_db_user (template.yaml's MigrationsDbUser) must match "
             "^[A-Za-z_*][A-Za-z0-9_$*]*$, not 'app-user'.",
+        ),
+        (
+            {"log_retention": logs.RetentionDays.INFINITE},
+            "log_retention (template.yaml's LogRetentionInDays) must be one of "
+            "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, "
+            "2192, 2557, 2922, 3288, 3653, not 'INFINITE'.",
+        ),
+        (
+            {"tracing": lambda_.Tracing.DISABLED},
+            "tracing (template.yaml's Tracing) must be one of Active, PassThrough, not 'Disabled'.",
         ),
     ],
 )
@@ -321,7 +458,15 @@ def _with(change: Any) -> Any:
             ),
             "ReservedConcurrentExecutions",
         ),
-        (lambda t: t["Resources"].update(Queue={"Type": "AWS::SQS::Queue"}), "AWS::SQS::Queue"),
+        (lambda t: t["Resources"].update(Topic={"Type": "AWS::SNS::Topic"}), "AWS::SNS::Topic"),
+        (
+            lambda t: t["Resources"]["ClusterProviderFunction"]["Properties"].update(
+                EventInvokeConfig={
+                    "DestinationConfig": {"OnFailure": {"Type": "SNS", "Destination": "arn"}}
+                }
+            ),
+            "a destination OnFailure",
+        ),
         (
             lambda t: t["Resources"]["ClusterProviderFunction"]["Properties"]["Policies"].append(
                 "AWSLambdaVPCAccessExecutionRole"
