@@ -261,7 +261,15 @@ class LifecycleSimulator:
         """CloudFormation's records once the request is answered."""
         request_type = event.get("RequestType")
         if request_type == "Delete" and result.status == "SUCCESS" and not cleanup:
-            moto_stacks.forget(self.stack_id, self.logical_id)
+            # The stack's Delete: CloudFormation keeps a deleted stack's records (90 days),
+            # the resource's physical id among them.
+            moto_stacks.declare(
+                self.stack_id,
+                self.logical_id,
+                str(event.get("ResourceType", self.resource_type)),
+                event.get("PhysicalResourceId"),
+                stack_status="DELETE_COMPLETE",
+            )
             return
         succeeded = result.status == "SUCCESS"
         physical_id = self.physical_id

@@ -68,8 +68,14 @@ def consistent(conn: Conn, files: dict[str, str]) -> int:
     assert names == list(files)[: len(names)], names  # a prefix, in order, each once
     found = conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        " AND table_name <> 'flyway_schema_history'"  # Flyway's own history, kept too
     ).fetchall()
     assert {t for (t,) in found} == {f"t{i}" for i in range(1, len(names) + 1)}
+    if names:  # Flyway's table says the same as the engine's
+        flyway = conn.execute(
+            "SELECT script FROM public.flyway_schema_history WHERE success ORDER BY installed_rank"
+        ).fetchall()
+        assert [s for (s,) in flyway] == [n.rsplit("/", 1)[-1] for n in names]
     for i in range(1, len(names) + 1):
         rows_in = conn.execute(sql.SQL("SELECT a FROM {}").format(sql.Identifier(f"t{i}")))
         assert rows_in.fetchall() == [(i,)]  # applied exactly once
