@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import moto
 import pytest
 
 from aurora_express.local.cfn_local import ResponseCollector
-from aurora_express.local.moto_express import ExpressSemantics, express_semantics
+from aurora_express.local.moto_express import ExpressSemantics
 from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 from provider.cluster import naming
@@ -20,39 +18,9 @@ DELETING_SECONDS = 30.0  # longer than any test: the cluster stays deleting thro
 FAST = {"WaitForDeletion": "false"}
 
 
-# -- fixtures (as tests/cluster/conftest.py has them) ----------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fast_timing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AURORA_EXPRESS_POLL_SECONDS", "0.02")
-    monkeypatch.setenv("AURORA_EXPRESS_SAFETY_SECONDS", "0.5")
-    monkeypatch.setenv("AURORA_EXPRESS_RETRY_SECONDS", "0.1")
-
-
-@pytest.fixture
-def express() -> Iterator[ExpressSemantics]:
-    with (
-        moto.mock_aws(),
-        express_semantics(create_seconds=CREATE_SECONDS, delete_seconds=DELETING_SECONDS) as live,
-    ):
-        yield live
-
-
-@pytest.fixture
-def rds(express: ExpressSemantics) -> Any:
-    return boto3.client("rds", region_name="us-east-1")
-
-
-@pytest.fixture
-def cfn() -> Iterator[ResponseCollector]:
-    with ResponseCollector() as collector:
-        yield collector
-
-
-@pytest.fixture
-def sim(express: ExpressSemantics, cfn: ResponseCollector) -> LifecycleSimulator:
-    return LifecycleSimulator(cluster_handler.handler, cfn, stack_name="app", logical_id="Db")
+# The suite's fixtures (tests/support, tests/provider/cluster/conftest.py); clusters stay
+# deleting for longer than any test.
+pytestmark = pytest.mark.express(create_seconds=CREATE_SECONDS, delete_seconds=DELETING_SECONDS)
 
 
 @pytest.fixture

@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
-import moto
 import pytest
 
 from aurora_express.local.cfn_local import ResponseCollector
-from aurora_express.local.moto_express import ExpressSemantics, express_semantics
+from aurora_express.local.moto_express import ExpressSemantics
 from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler as cluster_handler
 from provider.cluster import naming
@@ -31,34 +29,9 @@ PARENT = "staging"
 SNAPSHOT = "staging-nightly"
 
 
-# -- fixtures (as tests/cluster/conftest.py has them) ----------------------------------
+# -- fixtures: the suite's (tests/support, tests/provider/cluster/conftest.py), but for these --
 
-
-@pytest.fixture(autouse=True)
-def fast_timing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AURORA_EXPRESS_POLL_SECONDS", "0.02")
-    monkeypatch.setenv("AURORA_EXPRESS_SAFETY_SECONDS", "0.5")
-    monkeypatch.setenv("AURORA_EXPRESS_RETRY_SECONDS", "0.1")
-
-
-@pytest.fixture
-def express() -> Iterator[ExpressSemantics]:
-    with (
-        moto.mock_aws(),
-        express_semantics(create_seconds=CREATE_SECONDS, delete_seconds=DELETE_SECONDS) as live,
-    ):
-        yield live
-
-
-@pytest.fixture
-def rds(express: ExpressSemantics) -> Any:
-    return boto3.client("rds", region_name="us-east-1")
-
-
-@pytest.fixture
-def cfn() -> Iterator[ResponseCollector]:
-    with ResponseCollector() as collector:
-        yield collector
+pytestmark = pytest.mark.express(create_seconds=CREATE_SECONDS, delete_seconds=DELETE_SECONDS)
 
 
 @pytest.fixture
