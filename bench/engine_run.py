@@ -79,7 +79,9 @@ def run(folder: Path, host: str, port: int, database: str, user: str, ca: str) -
         migrations = engine.MigrationSet(layouts.load(source, layouts.Layout.FLYWAY))
         connect.ensure_database(target, tokens, timeout=10)
         with connect.connect(target, tokens, timeout=10) as conn:
-            result = engine.migrate(conn, migrations, engine.Options(applied_by="bench"))
+            result = engine.migrate(
+                conn, migrations, engine.Options(applied_by="bench", keep_tool_history=False)
+            )
     return result.as_json()
 
 

@@ -74,6 +74,8 @@ def function_logger(service: str) -> Logger:
     (tests, the demo) the last one's handler writes ``provider.*`` records.
     """
     install_redaction()
+    # A handler that cannot write must not print the record's exception, unredacted, to stderr.
+    logging.raiseExceptions = False
     # A bad LOG_LEVEL fails each request, naming it (the function's settings); the
     # logger that reports it must still start.
     level = os.getenv("LOG_LEVEL", "").upper()

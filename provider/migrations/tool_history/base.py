@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg import sql
 
-from provider.migrations.history import TableName
+from provider.migrations.history import SETUP_LOCK_KEY, TableName
 from provider.migrations.model import Kind, Migration
 
 Key = tuple[Kind, str]
@@ -149,11 +149,19 @@ class ToolHistory(ABC):
         create = self.create_sql()
         if snapshot.exists or not snapshot.usable or create is None:
             return snapshot
-        if not schema_exists(conn, self.table.schema):
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.table.schema))
-            )
-        conn.execute(create)
+        # Serialized with every other run's setup (history.ensure): two runs with other
+        # history tables may both find the tool's table missing.
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK_KEY,))
+            if self.read(conn).exists:
+                return self.read(conn)
+            if not schema_exists(conn, self.table.schema):
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(self.table.schema)
+                    )
+                )
+            conn.execute(create)
         return self.read(conn)
 
     def record_sql(self, m: Migration, snapshot: Snapshot) -> sql.Composed | None:

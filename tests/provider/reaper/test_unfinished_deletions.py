@@ -16,6 +16,7 @@ import boto3
 import moto
 import pytest
 
+from aurora_express.local import moto_stacks
 from aurora_express.local.cfn_local import ResponseCollector
 from aurora_express.local.moto_express import ExpressSemantics, express_semantics
 from aurora_express.local.simulator import LifecycleSimulator
@@ -236,7 +237,11 @@ def test_a_deletion_under_way_is_left_alone(
 
 def test_the_reapers_own_deletions_are_marked_too(express: ExpressSemantics, rds: Any) -> None:
     """An orphan the reaper deletes is followed like a stack's fast Delete."""
-    orphan_stack = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/long-gone/0"
+    # A stack deleted without its cluster: its record still names the cluster as its Db.
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    orphan_stack = moto_stacks.create_stack(cloudformation, "long-gone")
+    moto_stacks.declare(orphan_stack, "Db", "Custom::AuroraExpress", "orphan", stack_status=None)
+    cloudformation.delete_stack(StackName=orphan_stack)
     owned = naming.ownership_tags(orphan_stack, "Db")
     rds.create_db_cluster(
         DBClusterIdentifier="orphan",
