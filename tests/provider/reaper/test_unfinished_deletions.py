@@ -163,6 +163,14 @@ def run(*, armed: bool, later: timedelta) -> sweep.Report:
     )
 
 
+def stack_deleted(sim: LifecycleSimulator, cluster: str | None) -> None:
+    """CloudFormation's record after the branch stack's Delete: DELETE_COMPLETE, still
+    naming the cluster as its Db (kept 90 days), which the reaper asks before it deletes."""
+    moto_stacks.declare(
+        sim.stack_id, "Db", "Custom::AuroraExpress", cluster, stack_status="DELETE_COMPLETE"
+    )
+
+
 def status(rds: Any, identifier: str | None) -> str | None:
     found = rds.describe_db_clusters()["DBClusters"]
     return next((c["Status"] for c in found if c["DBClusterIdentifier"] == identifier), None)
@@ -181,6 +189,7 @@ def test_the_reaper_retries_a_deletion_that_came_back(
     created = sim.create(FAST)
     express.fail_deletion(created.physical_id or "", status="available")
     assert sim.delete(FAST).status == "SUCCESS"
+    stack_deleted(sim, created.physical_id)
     wait_for(rds, created.physical_id, "available")  # the deletion did not finish
     (found,) = run(armed=True, later=timedelta(minutes=20)).verdicts
     assert (found.category, found.action) == (Category.UNFINISHED, Action.DELETE)
@@ -194,6 +203,7 @@ def test_the_reaper_retries_a_deletion_that_failed(
     created = sim.create(FAST)
     express.fail_deletion(created.physical_id or "", status="failed")
     sim.delete(FAST)
+    stack_deleted(sim, created.physical_id)
     wait_for(rds, created.physical_id, "failed")
     (found,) = run(armed=True, later=timedelta(minutes=20)).verdicts
     assert found.action is Action.DELETE
@@ -206,6 +216,7 @@ def test_a_report_only_reaper_reports_it_and_deletes_nothing(
     created = sim.create(FAST)
     express.fail_deletion(created.physical_id or "")
     sim.delete(FAST)
+    stack_deleted(sim, created.physical_id)
     wait_for(rds, created.physical_id, "available")
     result = run(armed=False, later=timedelta(minutes=20))
     assert result.verdicts[0].action is Action.WOULD_DELETE
@@ -219,6 +230,7 @@ def test_a_deletion_stuck_for_over_an_hour_is_reported_and_not_deleted_again(
     express.set_timings(delete_seconds=60)
     created = sim.create(FAST)
     sim.delete(FAST)
+    stack_deleted(sim, created.physical_id)
     (found,) = run(armed=True, later=timedelta(hours=2)).verdicts
     assert (found.category, found.action) == (Category.UNFINISHED, Action.STUCK)
     assert status(rds, created.physical_id) == "deleting"
@@ -235,22 +247,25 @@ def test_a_deletion_under_way_is_left_alone(
     assert found.action in (Action.DELETING, Action.NONE)
 
 
-def test_the_reapers_own_deletions_are_marked_too(express: ExpressSemantics, rds: Any) -> None:
+def test_the_reapers_own_deletions_are_marked_too(sim: LifecycleSimulator, rds: Any) -> None:
     """An orphan the reaper deletes is followed like a stack's fast Delete."""
-    # A stack deleted without its cluster: its record still names the cluster as its Db.
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
-    orphan_stack = moto_stacks.create_stack(cloudformation, "long-gone")
-    moto_stacks.declare(orphan_stack, "Db", "Custom::AuroraExpress", "orphan", stack_status=None)
-    cloudformation.delete_stack(StackName=orphan_stack)
-    owned = naming.ownership_tags(orphan_stack, "Db")
-    rds.create_db_cluster(
-        DBClusterIdentifier="orphan",
-        Engine="aurora-postgresql",
-        WithExpressConfiguration=True,
-        Tags=[{"Key": k, "Value": v} for k, v in owned.items()],
-    )
-    wait_for(rds, "orphan", "available")
+    created = sim.create({})  # the stack then goes, leaving its cluster (DeletionPolicy)
+    stack_deleted(sim, created.physical_id)
     (found,) = run(armed=True, later=timedelta()).verdicts
     assert (found.category, found.action) == (Category.ORPHAN, Action.DELETE)
-    described = rds.describe_db_clusters(DBClusterIdentifier="orphan")["DBClusters"][0]
+    described = rds.describe_db_clusters(DBClusterIdentifier=created.physical_id)["DBClusters"][0]
     assert naming.DELETE_REQUESTED_TAG in {t["Key"] for t in described["TagList"]}
+
+
+def test_an_unfinished_deletion_the_stacks_record_does_not_prove_is_only_reported(
+    sim: LifecycleSimulator, rds: Any, express: ExpressSemantics
+) -> None:
+    """A resource removed by a stack update leaves no record naming it: tags alone are
+    no proof, so the reaper reports the cluster and leaves it."""
+    created = sim.create(FAST)
+    express.fail_deletion(created.physical_id or "")
+    sim.delete(FAST)  # the simulator forgets the resource, as an update removing it does
+    wait_for(rds, created.physical_id, "available")
+    (found,) = run(armed=True, later=timedelta(minutes=20)).verdicts
+    assert (found.category, found.action) == (Category.UNFINISHED, Action.UNPROVEN)
+    assert status(rds, created.physical_id) == "available"
