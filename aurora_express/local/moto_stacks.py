@@ -103,3 +103,9 @@ def declare(
         _records[(stack_id, logical_id)] = _Record(logical_id, resource_type, physical_id)
         if stack_status is not None:
             _stack(stack_id).status = stack_status
+
+
+def forget(stack_id: str, logical_id: str) -> None:
+    """Drop the record, as a stack update that removes the resource from its template does."""
+    with _lock:
+        _records.pop((stack_id, logical_id), None)

@@ -264,7 +264,8 @@ def test_an_unfinished_deletion_the_stacks_record_does_not_prove_is_only_reporte
     no proof, so the reaper reports the cluster and leaves it."""
     created = sim.create(FAST)
     express.fail_deletion(created.physical_id or "")
-    sim.delete(FAST)  # the simulator forgets the resource, as an update removing it does
+    sim.delete(FAST)
+    moto_stacks.forget(sim.stack_id, sim.logical_id)  # an update removed it from the template
     wait_for(rds, created.physical_id, "available")
     (found,) = run(armed=True, later=timedelta(minutes=20)).verdicts
     assert (found.category, found.action) == (Category.UNFINISHED, Action.UNPROVEN)
