@@ -10,6 +10,12 @@ Commands (each has ``--help``):
 - ``token --cluster ID``: a fresh IAM auth token on stdout;
 - ``psql --cluster ID``: psql with a fresh token, ``verify-full`` and the CA
   bundle, the token passed through a private passfile;
+- ``proxy --cluster ID``: a local endpoint (no TLS, no password) that logs
+  in to the cluster with a fresh token per connection;
+- ``env`` / ``exec --cluster ID``: the libpq variables and ``DATABASE_URL``
+  for any tool, printed or set for one command;
+- ``diff``: the schema difference of two databases (exit 1 when they differ);
+- ``ls``: every cluster the provider owns in the region;
 - ``demo``: the provider's whole lifecycle, offline.
 
 Exit codes, for scripts: 0 success, 1 failure (the reason on stderr), 2 a
@@ -23,7 +29,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from aurora_express.cli import extras
+from aurora_express.cli import branch_parsers, extras
 from aurora_express.cli.errors import CliError
 
 PROG = "aurora-express"
@@ -171,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_endpoint_options(psql)
     psql.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql, after --")
     psql.set_defaults(run=_run_psql)
+
+    branch_parsers.add_commands(commands)
 
     demo = commands.add_parser(
         "demo",
