@@ -224,8 +224,8 @@ def _function(row: Row, grants: list[Row]) -> SchemaObject:
 
 
 def _type(row: Row) -> SchemaObject:
-    kind = _TYPE_KINDS.get(row["kind"], row["kind"])
-    details = [kind]
+    kind = str(_TYPE_KINDS.get(row["kind"], row["kind"]))
+    details: list[str] = [kind]
     if kind == "enum":
         details = ["enum (" + ", ".join(repr(label) for label in row.get("labels") or []) + ")"]
     elif kind == "domain":
@@ -312,10 +312,11 @@ def unified(
     """A unified diff whose hunk headers name the object each hunk starts in."""
     old_headers, new_headers = _headers(before), _headers(after)
     out = []
-    for line in difflib.unified_diff(
+    for raw in difflib.unified_diff(
         list(before), list(after), from_label, to_label, n=context, lineterm=""
     ):
-        hunk = _HUNK.match(line)
+        line = raw
+        hunk = _HUNK.match(raw)
         if hunk:
             old_at, new_at = int(hunk.group(1)), int(hunk.group(2))
             heading = first = ""

@@ -199,7 +199,7 @@ class Backoff:
 
     def delay(self, attempt: int, rand: float) -> float:
         """The wait after failed attempt number ``attempt`` (1-based); ``rand`` in [0, 1)."""
-        base = min(self.maximum, self.initial * 2 ** max(0, attempt - 1))
+        base = min(self.maximum, self.initial * 2.0 ** max(0, attempt - 1))
         return base + self.jitter * rand
 
 
