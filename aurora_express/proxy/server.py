@@ -153,6 +153,18 @@ class Proxy:
         self._closing = True
         if self._server is not None:
             self._server.close()
+        # A server notices a closed connection only when it next reads or writes:
+        # a running query is cancelled first, or it would run on to its end.
+        busy = [
+            s.upstream.key
+            for s in self._sessions
+            if s.upstream is not None and s.upstream.key is not None and not s.idle
+        ]
+        if busy:
+            await asyncio.gather(
+                *(up.cancel(self.settings.upstream, self._context, key) for key in busy),
+                return_exceptions=True,
+            )
         shutdown = pq.encode_error(
             pq.ADMIN_SHUTDOWN, "terminating connection because the proxy is shutting down"
         )
@@ -379,6 +391,7 @@ class Proxy:
             self._keys[(connected.key.pid, connected.key.key)] = session
         self.sessions_served += 1
         session.client_writer.write(connected.greeting)
+        session.bytes_out += len(connected.greeting)
         session.idle = True
         tls = connected.writer.get_extra_info("ssl_object")
         self._log.debug(

@@ -127,12 +127,15 @@ def start_proxy(
         *,
         rootcert: Path | None = None,
         host: str | None = None,
+        upstream_port: int | None = None,
         server_pg: EmbeddedPostgres | None = None,
         **fields: Any,
     ) -> ProxyThread:
         target_pg = server_pg or pg
         settings = server.Settings(
-            upstream=upstream.Upstream(host or target_pg.host, target_pg.port, USER),
+            upstream=upstream.Upstream(
+                host or target_pg.host, upstream_port or target_pg.port, USER
+            ),
             port=0,
             **fields,
         )
@@ -199,7 +202,7 @@ class CliProcess:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.append(line)
-            if "listening on" in line and not self.port:
+            if line.startswith("aurora-express proxy: listening on") and not self.port:
                 where = line.split("listening on ", 1)[1].split(" ", 1)[0]
                 self.port = int(where.rsplit(":", 1)[1])
                 self._ready.set()
@@ -218,10 +221,21 @@ class CliProcess:
         self._reader.join(timeout)
         return code
 
+    def stop_output(self) -> str:
+        """Everything it printed, once it has ended (stopped if need be)."""
+        self.stop()
+        return self.output
+
     @property
     def output(self) -> str:
-        out = self.process.stdout.read() if self.process.stdout and self.process.poll() is not None else ""
-        return "".join(self.lines) + (out or "")
+        if (
+            self.process.poll() is not None
+            and self.process.stdout
+            and not self.process.stdout.closed
+        ):
+            self._stdout = self.process.stdout.read()
+            self.process.stdout.close()
+        return "".join(self.lines) + getattr(self, "_stdout", "")
 
 
 @pytest.fixture
@@ -235,13 +249,8 @@ def run_cli(
     started: list[CliProcess] = []
 
     def start(*argv: str, extra_env: dict[str, str] | None = None) -> CliProcess:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "DB_SSLROOTCERT": str(pg.ca_path),
-            **(extra_env or {}),
-        }
-        env.pop("DB_SSLMODE", None)
+        env = {k: v for k, v in os.environ.items() if k != "DB_SSLMODE"}
+        env |= {"PYTHONPATH": str(ROOT), "DB_SSLROOTCERT": str(pg.ca_path), **(extra_env or {})}
         child = CliProcess(list(argv), env)
         started.append(child)
         return child

@@ -1,4 +1,4 @@
-"""``aurora-express`` with the clock frozen at ``FROZEN_AT``: its tokens are the test roles' passwords.
+"""``aurora-express`` with the clock frozen at ``FROZEN_AT``: its tokens are the roles' passwords.
 
 Asyncio's timers run on the monotonic clock, which time-machine leaves alone.
 """

@@ -65,7 +65,7 @@ def test_startup_length_out_of_bounds_is_refused(raw: bytes, why: str) -> None:
 
 
 def test_protocol_2_is_refused() -> None:
-    with pytest.raises(ProtocolError, match="unsupported frontend protocol 2.0"):
+    with pytest.raises(ProtocolError, match=r"unsupported frontend protocol 2\.0"):
         pq.parse_startup_packet(packet(2 << 16, b"user\0x\0\0"))
 
 
