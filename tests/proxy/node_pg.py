@@ -1,4 +1,7 @@
-"""node's ``pg`` (node-postgres), installed for the tests as the bench installs its npm peers.
+"""node's ``pg`` (node-postgres) and ``dotenv``, installed for the tests as the bench does its peers.
+
+What drizzle-kit, Prisma and most Node tools use to connect and to read a
+``.env`` file.
 
 ``npm install`` of a pinned version into a cache folder, reused across runs.
 Without node, npm or the registry the tests that need it are skipped, saying why.
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-PINNED = {"pg": "8.23.1"}
+PINNED = {"pg": "8.23.1", "dotenv": "18.0.10"}
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aurora-express-tests"
 
 # Queries, a committed and a rolled-back transaction, a large result: what an app does.
@@ -41,11 +44,12 @@ console.log("ok");
 """
 
 
-def node_pg() -> tuple[Path, Path]:
-    """(node, the client script beside the installed pg); skips the test when they cannot be had.
+def node_script(name: str, text: str) -> tuple[Path, Path]:
+    """(node, a script ``name`` holding ``text`` beside the installed packages).
 
     The script sits in the install folder: ES modules resolve packages from where
-    the importing file is (``NODE_PATH`` is for CommonJS only).
+    the importing file is (``NODE_PATH`` is for CommonJS only). Skips the test
+    when node, npm or the packages cannot be had.
     """
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
@@ -65,8 +69,13 @@ def node_pg() -> tuple[Path, Path]:
             check=False,
         )
         if done.returncode != 0:
-            pytest.skip(f"npm install pg failed: {done.stderr.strip()[-300:]}")
+            pytest.skip(f"npm install failed: {done.stderr.strip()[-300:]}")
         stamp.write_text(json.dumps(PINNED))
-    script = root / "proxy-client.mjs"
-    script.write_text(NODE_SCRIPT)
+    script = root / name
+    script.write_text(text)
     return Path(node), script
+
+
+def node_pg() -> tuple[Path, Path]:
+    """(node, the client script of the proxy tests)."""
+    return node_script("proxy-client.mjs", NODE_SCRIPT)
