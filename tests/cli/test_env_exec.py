@@ -1,4 +1,4 @@
-"""``aurora-express env`` and ``exec``: the settings tools read, and a token only where it belongs."""
+"""``aurora-express env`` and ``exec``: what tools read, and the token only where it belongs."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import psycopg
 import pytest
 import time_machine
 
-from aurora_express.cli.main import main
 from aurora_express.cli.env import child_environment, command_of, render
 from aurora_express.cli.errors import CliError
+from aurora_express.cli.main import main
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres, iam_token
 from tests.cli.conftest import CLUSTER, endpoint_args
 from tests.conftest import plant, record_output

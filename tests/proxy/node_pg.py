@@ -1,4 +1,4 @@
-"""node's ``pg`` (node-postgres) and ``dotenv``, installed for the tests as the bench does its peers.
+"""node's ``pg`` (node-postgres) and ``dotenv``, installed for the tests as the bench installs.
 
 What drizzle-kit, Prisma and most Node tools use to connect and to read a
 ``.env`` file.
