@@ -101,6 +101,13 @@ def add_commands(commands: Any) -> None:
         )
         _add_cluster_lookup(parser)
         parser.add_argument("--database", default="postgres", help="database (default postgres)")
+        parser.add_argument(
+            "--url-style",
+            choices=["libpq", "prisma"],
+            default="libpq",
+            help="DATABASE_URL's TLS parameters: libpq's (node-postgres, drizzle-kit, psql; "
+            "default) or Prisma's engine's (sslmode=require&sslcert=CA&sslaccept=strict)",
+        )
         if name == "env":
             parser.add_argument(
                 "--format",

@@ -1,6 +1,6 @@
 """What ``aurora-express diff`` reads of a database: its user-made objects, from the catalogs.
 
-One query per kind of object, each row a plain dict for
+One query per kind of object (row-level security policies included), each row a plain dict for
 ``catalog_text.objects`` to normalize. Left out, everywhere: the system
 schemas, temporary and TOAST schemas, objects that belong to an extension
 (the extension itself is listed, with its version), and the migration
@@ -56,7 +56,8 @@ ORDER BY n.nspname
 
 RELATIONS = f"""
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       c.relpersistence::text AS persistence,
+       c.relpersistence::text AS persistence, c.relrowsecurity AS row_security,
+       c.relforcerowsecurity AS force_row_security,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        (SELECT i.inhparent::regclass::text FROM pg_inherits i
@@ -103,6 +104,19 @@ SELECT tg.tgrelid AS oid, tg.tgname AS name, pg_get_triggerdef(tg.oid) AS defini
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT tg.tgisinternal AND {_USER_SCHEMA}
+"""
+
+POLICIES = f"""
+SELECT p.polrelid AS oid, p.polname AS name, p.polpermissive AS permissive,
+       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,
+       ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r) END
+             FROM unnest(p.polroles) r ORDER BY 1) AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS using,
+       pg_get_expr(p.polwithcheck, p.polrelid) AS with_check
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {_USER_SCHEMA}
 """
 
 # Identity columns' sequences belong to their column ('i'): the column says it.
@@ -192,6 +206,7 @@ class Snapshot:
     constraints: list[Row] = field(default_factory=list)
     indexes: list[Row] = field(default_factory=list)
     triggers: list[Row] = field(default_factory=list)
+    policies: list[Row] = field(default_factory=list)
     sequences: list[Row] = field(default_factory=list)
     functions: list[Row] = field(default_factory=list)
     types: list[Row] = field(default_factory=list)
@@ -206,6 +221,7 @@ _QUERIES = {
     "constraints": CONSTRAINTS,
     "indexes": INDEXES,
     "triggers": TRIGGERS,
+    "policies": POLICIES,
     "sequences": SEQUENCES,
     "functions": FUNCTIONS,
     "types": TYPES,

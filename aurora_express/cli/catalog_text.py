@@ -158,6 +158,19 @@ def trigger_line(row: Row) -> str:
     )
 
 
+def policy_line(row: Row) -> str:
+    """``policy NAME FOR SELECT TO app USING (...) WITH CHECK (...)``."""
+    parts = [f"policy {row['name']}"]
+    if not row.get("permissive", True):
+        parts.append("as restrictive")
+    parts.append(f"for {row['command']} to {', '.join(row.get('roles') or ['PUBLIC'])}")
+    if row.get("using"):
+        parts.append(f"using ({row['using']})")
+    if row.get("with_check"):
+        parts.append(f"with check ({row['with_check']})")
+    return " ".join(parts)
+
+
 def grant_lines(rows: Iterable[Row]) -> list[str]:
     """``grant SELECT, UPDATE to app``, ``revoke EXECUTE from PUBLIC``, one line per grantee."""
     by_grantee: dict[tuple[bool, str], list[str]] = defaultdict(list)
@@ -192,10 +205,13 @@ def _relation(
         details.append(f"partition of {row['partition_of']} {row.get('partition_bound') or ''}")
     if row.get("partition_key"):
         details.append(f"partition by {row['partition_key']}")
+    if row.get("row_security"):
+        details.append("row level security" + (" forced" if row.get("force_row_security") else ""))
     details += [column_line(c) for c in sorted(columns, key=lambda c: c["num"])]
     details += sorted(f"constraint {c['name']} {c['definition']}" for c in named["constraints"])
     details += sorted(index_line(i) for i in named["indexes"])
     details += sorted(trigger_line(t) for t in named["triggers"])
+    details += sorted(policy_line(p) for p in named["policies"])
     if row["kind"] in ("v", "m"):
         details += _multiline("as", row.get("definition"))
     details += grant_lines(grants)
@@ -252,6 +268,7 @@ def objects(snapshot: Snapshot) -> list[SchemaObject]:
         "constraints": _by_oid(snapshot.constraints),
         "indexes": _by_oid(snapshot.indexes),
         "triggers": _by_oid(snapshot.triggers),
+        "policies": _by_oid(snapshot.policies),
     }
     found = [
         SchemaObject("extension", e["name"], (f"version {e['version']}", f"schema {e['schema']}"))

@@ -32,17 +32,26 @@ EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
 
 
-def database_url(target: Target, token: str, tls: Tls) -> str:
-    """``postgresql://user:token@host:port/db?sslmode=...&sslrootcert=...``, every part encoded."""
+def database_url(target: Target, token: str, tls: Tls, *, style: str = "libpq") -> str:
+    """``postgresql://user:token@host:port/db?sslmode=...&sslrootcert=...``, every part encoded.
+
+    ``style="prisma"`` says the same in the words Prisma's own engine reads
+    (it knows ``sslmode`` only up to ``require``; ``sslcert`` names the CA and
+    ``sslaccept=strict`` refuses a certificate that does not verify).
+    """
     host = f"[{target.host}]" if ":" in target.host else target.host
-    query = f"sslmode={quote(tls.sslmode)}&sslrootcert={quote(tls.sslrootcert, safe='/')}"
+    root = quote(tls.sslrootcert, safe="/")
+    if style == "prisma":
+        query = f"sslmode=require&sslcert={root}&sslaccept=strict"
+    else:
+        query = f"sslmode={quote(tls.sslmode)}&sslrootcert={root}"
     return (
         f"postgresql://{quote(target.user, safe='')}:{quote(token, safe='')}@{host}:"
         f"{target.port}/{quote(target.database, safe='')}?{query}"
     )
 
 
-def variables(target: Target, token: str, tls: Tls) -> dict[str, str]:
+def variables(target: Target, token: str, tls: Tls, *, style: str = "libpq") -> dict[str, str]:
     """The environment a tool needs to log in to ``target`` with ``token``, in a stable order."""
     return {
         "PGHOST": target.host,
@@ -52,7 +61,7 @@ def variables(target: Target, token: str, tls: Tls) -> dict[str, str]:
         "PGSSLMODE": tls.sslmode,
         "PGSSLROOTCERT": tls.sslrootcert,
         "PGPASSWORD": token,
-        "DATABASE_URL": database_url(target, token, tls),
+        "DATABASE_URL": database_url(target, token, tls, style=style),
     }
 
 
@@ -90,7 +99,12 @@ def _target(args: argparse.Namespace) -> Target:
 
 def _values(args: argparse.Namespace) -> dict[str, str]:
     target = _target(args)
-    return variables(target, cluster_access.make_token(target), cluster_access.tls_settings())
+    return variables(
+        target,
+        cluster_access.make_token(target),
+        cluster_access.tls_settings(),
+        style=args.url_style,
+    )
 
 
 def env(args: argparse.Namespace) -> int:

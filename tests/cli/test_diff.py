@@ -80,6 +80,12 @@ CASES: dict[str, tuple[str, tuple[str, str, str], str]] = {
         ("table", "public.items", "changed"),
         "+  trigger t BEFORE UPDATE ON public.items FOR EACH ROW EXECUTE FUNCTION public.touch()",
     ),
+    "row level security": (
+        "ALTER TABLE items ENABLE ROW LEVEL SECURITY;"
+        " CREATE POLICY mine ON items FOR SELECT TO reader USING (qty > 0)",
+        ("table", "public.items", "changed"),
+        "+  policy mine for SELECT to reader using ((qty > 0))",
+    ),
     "view": (
         "CREATE OR REPLACE VIEW v AS SELECT id, name FROM items WHERE qty > 1",
         ("view", "public.v", "changed"),

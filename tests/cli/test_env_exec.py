@@ -161,6 +161,21 @@ def test_env_database_url_logs_in_with_node_pg_as_drizzle_kit_would(
     assert done.stdout.strip() == "ssl=true"
 
 
+def test_prisma_style_url_names_the_ca_in_prismas_words(
+    cluster: dict[str, Any], capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    token = _frozen_token(cluster, request)
+    values = json.loads(_env_main(["--format", "json", "--url-style", "prisma"], capsys, request))
+    url = urlsplit(values["DATABASE_URL"])
+    assert unquote(url.password or "") == token
+    assert parse_qs(url.query) == {
+        "sslmode": ["require"],
+        "sslcert": [certifi.where()],
+        "sslaccept": ["strict"],
+    }
+    assert values["PGSSLMODE"] == "verify-full"  # libpq's own variables are unchanged
+
+
 def test_render_quotes_values_for_each_format() -> None:
     values = {"A": "it's", "B": "x y"}
     assert "export A='it'\"'\"'s'\nexport B='x y'\n" in render(values, "sh", "c")
