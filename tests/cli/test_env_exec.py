@@ -44,6 +44,8 @@ def _env_main(
     with time_machine.travel(FROZEN_AT, tick=False):
         code = main(["env", "--cluster", CLUSTER, *args])
     out = capsys.readouterr().out
+    # The token is printed, as asked: the scan reads it, and the test planted it.
+    record_output(request.node.nodeid, "env output", out)
     assert code == 0
     return out
 
