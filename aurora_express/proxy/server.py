@@ -27,7 +27,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aurora_express.proxy import protocol as pq
 from aurora_express.proxy import upstream as up
@@ -408,45 +408,43 @@ class Proxy:
     # -- relaying --------------------------------------------------------------
 
     async def _relay(self, session: Session) -> None:
+        """Bytes both ways until either side closes (or the watchdog or shutdown ends it).
+
+        The streams used for the login hand their transports to two ``_Relay``
+        protocols: each chunk is written on as it arrives, in the same
+        callback, with no task to wake per chunk (the per-query cost).
+        """
         connected = session.upstream
         if connected is None:
             return
-        to_server = asyncio.create_task(self._pump(session, upstream_bound=True))
-        to_client = asyncio.create_task(self._pump(session, upstream_bound=False))
-        pumps = {to_server, to_client}
+        ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        # Stream writers type their transports write-only; sockets read too.
+        client = cast(asyncio.Transport, session.client_writer.transport)
+        server_side = cast(asyncio.Transport, connected.writer.transport)
+        to_server = _Relay(session, server_side, upstream_bound=True, ended=ended)
+        to_client = _Relay(session, client, upstream_bound=False, ended=ended)
+        # Whatever the streams read ahead is not lost (there is none, normally:
+        # a client waits for ReadyForQuery, a server for the next query).
+        early_client, early_server = _buffered(session.client_reader), _buffered(connected.reader)
+        client.set_protocol(to_server)
+        server_side.set_protocol(to_client)
+        for transport in (client, server_side):
+            transport.resume_reading()
+        if early_client:
+            to_server.data_received(early_client)
+        if early_server:
+            to_client.data_received(early_server)
         watchdog = None
         if self.settings.idle_timeout > 0:
             watchdog = asyncio.create_task(self._watch_idle(session))
-            pumps.add(watchdog)
         try:
-            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            reason = await ended
         finally:
-            for task in pumps:
-                task.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+            if watchdog is not None:
+                watchdog.cancel()
+                await asyncio.gather(watchdog, return_exceptions=True)
         if not session.end_reason:
-            session.end_reason = "client closed" if to_server in done else "server closed"
-
-    async def _pump(self, session: Session, *, upstream_bound: bool) -> None:
-        connected = session.upstream
-        assert connected is not None
-        if upstream_bound:
-            source, sink = session.client_reader, connected.writer
-        else:
-            source, sink = connected.reader, session.client_writer
-        try:
-            while data := await source.read(_CHUNK):
-                sink.write(data)
-                session.last_activity = time.monotonic()
-                if upstream_bound:
-                    session.bytes_in += len(data)
-                    session.idle = False
-                else:
-                    session.bytes_out += len(data)
-                    session.idle = pq.ends_ready_for_query(data)
-                await sink.drain()
-        except (ConnectionError, OSError, ssl.SSLError):
-            pass
+            session.end_reason = reason
 
     async def _watch_idle(self, session: Session) -> None:
         limit = self.settings.idle_timeout
@@ -462,6 +460,66 @@ class Proxy:
                     ),
                 )
                 return
+
+
+def _buffered(reader: asyncio.StreamReader) -> bytes:
+    """What a stream read ahead and its reader has not taken (asyncio offers no peek)."""
+    buffer = getattr(reader, "_buffer", None)
+    if not buffer:
+        return b""
+    data = bytes(buffer)
+    buffer.clear()
+    return data
+
+
+class _Relay(asyncio.Protocol):
+    """One direction: what arrives on a transport is written to ``peer``, counted.
+
+    Flow control is the pair's: when ``peer``'s write buffer is full, asyncio
+    tells the protocol of ``peer`` (the other ``_Relay``) to pause writing,
+    which pauses reading on *its* peer, the transport this data comes from.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        peer: asyncio.Transport,
+        *,
+        upstream_bound: bool,
+        ended: asyncio.Future[str],
+    ) -> None:
+        self._session = session
+        self._peer = peer
+        self._upstream_bound = upstream_bound
+        self._ended = ended
+
+    def data_received(self, data: bytes) -> None:
+        session = self._session
+        self._peer.write(data)
+        session.last_activity = time.monotonic()
+        if self._upstream_bound:
+            session.bytes_in += len(data)
+            session.idle = False
+        else:
+            session.bytes_out += len(data)
+            session.idle = pq.ends_ready_for_query(data)
+
+    def _end(self) -> None:
+        if not self._ended.done():
+            self._ended.set_result("client closed" if self._upstream_bound else "server closed")
+
+    def eof_received(self) -> bool | None:
+        self._end()
+        return None  # close this side; the session closes the other
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end()
+
+    def pause_writing(self) -> None:
+        self._peer.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._peer.resume_reading()
 
 
 async def run_until(proxy: Proxy, stop: asyncio.Event) -> None:

@@ -226,8 +226,14 @@ async def login_with_retry(
         attempt += 1
         left = deadline - time.monotonic()
         try:
+            password = await tokens()
+        except Exception as exc:  # no credentials, an expired session: waiting will not help
+            raise LoginFailed(
+                f"could not make an IAM auth token: {type(exc).__name__}: {exc}"
+            ) from exc
+        try:
             async with asyncio.timeout(max(0.1, min(attempt_timeout, left))):
-                connected = await login(upstream, context, startup, await tokens())
+                connected = await login(upstream, context, startup, password)
         except TimeoutError:
             failure = NotYet(f"no answer within {attempt_timeout:g} s")
         except NotYet as exc:

@@ -117,6 +117,18 @@ def test_a_token_the_server_does_not_take_is_refused_with_the_servers_reason(
     assert "rds-db:connect" in reason
 
 
+def test_a_token_that_cannot_be_made_is_the_clients_error_not_a_silent_close(
+    start_proxy: StartProxy, frozen: Any, tokens: TokenLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_credentials(target: Any) -> str:
+        raise RuntimeError("Unable to locate credentials")
+
+    monkeypatch.setattr(TokenLog, "__call__", lambda self, target: no_credentials(target))
+    proxy = start_proxy()
+    reason = _fails(proxy.conninfo())
+    assert "could not make an IAM auth token: RuntimeError: Unable to locate credentials" in reason
+
+
 # -- a resuming cluster ------------------------------------------------------------
 
 
