@@ -20,6 +20,7 @@ for a developer, so the client and the proxy do not share an interpreter.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -82,6 +83,16 @@ class ProxyProcess:
             raise RuntimeError(f"the proxy did not start: {line} {err[-500:]}")
         self.port = int(line)
         return self
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the proxy process used so far (Linux ``/proc``; None elsewhere)."""
+        if self._process is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def __exit__(self, *exc: object) -> None:
         if self._process is not None:
@@ -174,12 +185,17 @@ def measure(sizes: Sizes) -> tuple[list[Row], list[str]]:
         with ProxyProcess(pg) as proxy:
             direct, proxied = _direct(pg), _proxied(proxy.port)
             query = {"direct": [], "proxy": []}  # type: dict[str, list[float]]
+            cpu: list[float] = []
             connect = {"direct": [], "proxy": []}  # type: dict[str, list[float]]
             for run in range(sizes.runs):
                 order = ("direct", "proxy") if run % 2 == 0 else ("proxy", "direct")
                 for name in order:
                     info = direct if name == "direct" else proxied
+                    before = proxy.cpu_seconds()
                     query[name].append(per_query(info, sizes.queries))
+                    after = proxy.cpu_seconds()
+                    if name == "proxy" and before is not None and after is not None:
+                        cpu.append((after - before) / (sizes.queries + 100))
                     connect[name].append(per_connection(info, sizes.connections))
             found, wall = load(proxied, sizes.clients, sizes.seconds)
     added = [p - d for p, d in zip(query["proxy"], query["direct"], strict=True)]
@@ -194,6 +210,8 @@ def measure(sizes: Sizes) -> tuple[list[Row], list[str]]:
             how=how_q + "; client to proxy plain, proxy to server TLS"),
         Row(SECTION_QUERY, "added by the proxy", [v * us for v in added], "µs",
             how="proxy minus direct, paired per run"),
+        Row(SECTION_QUERY, "proxy process CPU per query", [v * us for v in cpu], "µs",
+            how="the proxy's user + system time over the run, per query (its login included)"),
         Row(SECTION_CONNECT, "direct TLS verify-full", connect["direct"], how=how_c,
             baseline=True),
         Row(SECTION_CONNECT, "through aurora-express proxy", connect["proxy"],
