@@ -1,6 +1,6 @@
 """``python -m bench`` (``make bench``): every measurement, one table, JSON and Markdown.
 
-    python -m bench                 # the full run (about 15 minutes)
+    python -m bench                 # the full run (about 20 minutes)
     python -m bench --quick         # tiny sizes, one or two runs: a smoke test
     python -m bench --only migrations --runs 3
     python -m bench --only proxy    # aurora-express proxy against direct connections
@@ -23,7 +23,7 @@ from bench import machine, report
 from bench.npm_peers import DEFAULT_CACHE
 from bench.stats import Row
 
-SECTIONS = ("lifecycle", "coldstart", "migrations", "package", "proxy")
+SECTIONS = ("lifecycle", "teardown", "coldstart", "migrations", "package", "proxy")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -92,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
 
         _progress(f"create and delete, D = {args.durations}")
         rows += lifecycle.measure(args.durations, min(args.runs, 3), args.scale)
+    if "teardown" in args.only:
+        from bench import lifecycle
+
+        deleting = 1.0 if args.quick else 30.0
+        _progress(f"stack Delete with WaitForDeletion false and true, D = {deleting:g} s")
+        rows += lifecycle.measure_teardown(deleting, min(args.runs, 3))
     if "migrations" in args.only:
         from bench import migrations
 

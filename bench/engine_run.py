@@ -58,7 +58,7 @@ def frozen_signer() -> Iterator[None]:
 
 @functools.cache
 def _rds(region: str) -> Any:
-    """One RDS client per process, as a warm Lambda keeps its own (``service.Clients``)."""
+    """One RDS client per process, as a warm Lambda keeps its own (``migrator.Clients``)."""
     import boto3
 
     return boto3.client("rds", region_name=region)

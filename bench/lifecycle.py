@@ -12,6 +12,10 @@ ResponseURL, minus D.
   every clock scaled by ``scale`` (D too), and reports the figure scaled
   back: wall time, less the scaled waits, plus their nominal length.
 
+Fast teardown (``measure_teardown``): the stack Delete's time to answer, from
+the first invocation to the response PUT, for a cluster that stays ``deleting``
+D seconds, with ``WaitForDeletion: false`` against the default ``true``.
+
 Each subject and D runs in a process of its own (``bench.lifecycle_run``).
 """
 
@@ -28,10 +32,11 @@ from bench.stats import Row
 REPO = Path(__file__).resolve().parent.parent
 CREATE = "Create: time added"
 DELETE = "Delete: time added"
+TEARDOWN = "Stack Delete: time to answer"
 
 
 def _run(
-    subject: str, seconds: float, runs: int, scale: float
+    subject: str, seconds: float, runs: int, scale: float, *, wait: bool = True
 ) -> list[dict[str, dict[str, float]]]:
     with tempfile.TemporaryDirectory(prefix="aurora-express-bench-") as tmp:
         out = Path(tmp) / "result.json"
@@ -44,6 +49,7 @@ def _run(
             str(runs),
             str(scale),
             str(out),
+            "true" if wait else "false",
         ]
         procs.timed(argv, cwd=REPO)
         cycles: list[dict[str, dict[str, float]]] = json.loads(out.read_text())["cycles"]
@@ -82,6 +88,30 @@ def measure(durations: list[float], runs: int, scale: float) -> list[Row]:
                 )
             )
     return rows
+
+
+def measure_teardown(seconds: float, runs: int) -> list[Row]:
+    """Rows: the Delete's answer with WaitForDeletion false, then true, for D = ``seconds``."""
+    label = f"{TEARDOWN} (cluster deleting D = {seconds:g} s)"
+    fast = _run("provider", seconds, runs, 1.0, wait=False)
+    waiting = _run("provider", seconds, runs, 1.0, wait=True)
+    how = "real time: first invocation to response PUT; invocations "
+    return [
+        Row(
+            label,
+            "WaitForDeletion: false",
+            [c["delete"]["seconds"] for c in fast],
+            how=how + _span([c["delete"]["invocations"] for c in fast]),
+            goal="within one describe of the delete call",
+        ),
+        Row(
+            label,
+            "WaitForDeletion: true (default)",
+            [c["delete"]["seconds"] for c in waiting],
+            how=how + _span([c["delete"]["invocations"] for c in waiting]),
+            baseline=True,
+        ),
+    ]
 
 
 def _span(values: list[float]) -> str:

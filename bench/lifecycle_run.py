@@ -1,12 +1,13 @@
 """One subject's Create and Delete timings against emulated AWS, in a process of its own.
 
-``python -m bench.lifecycle_run SUBJECT SECONDS RUNS SCALE OUT`` runs RUNS
+``python -m bench.lifecycle_run SUBJECT SECONDS RUNS SCALE OUT [WAIT]`` runs RUNS
 Create + Delete cycles of ``Custom::AuroraExpress`` under ``moto.mock_aws``
 with express semantics (``aurora_express.local.moto_express``: the cluster stays
 ``creating`` SECONDS x SCALE, deletion takes as long), through
 ``aurora_express.local.simulator`` (CloudFormation + EventBridge, polls at SCALE times the
 rule's rate), and writes JSON to OUT. SUBJECT is ``provider`` (the real
-handler; SCALE must be 1) or ``crhelper`` (``bench.crhelper_baseline``).
+handler; SCALE must be 1) or ``crhelper`` (``bench.crhelper_baseline``). WAIT
+(``true``, the default, or ``false``) is the resource's ``WaitForDeletion``.
 
 A process of its own: the handlers configure logging, crhelper keeps state in
 module globals, and moto patches botocore; none of it should leak into the
@@ -58,6 +59,7 @@ def main(argv: list[str]) -> int:
         float(argv[3]),
         argv[4],
     )
+    wait = (argv[5] if len(argv) > 5 else "true").lower() != "false"
     from aurora_express.local.cfn_local import OFFLINE_AWS_ENV, ResponseCollector
 
     os.environ.update(OFFLINE_AWS_ENV)
@@ -84,13 +86,16 @@ def main(argv: list[str]) -> int:
                     max_invocations=1000,
                 )
                 props = {"ClusterIdentifier": f"bench-{subject}-{uuid.uuid4().hex[:8]}"}
+                if not wait:
+                    props["WaitForDeletion"] = "false"
                 nominal_sleeps.clear()
                 created = _one(sim.create(props), nominal_sleeps, scale, rate)
                 nominal_sleeps.clear()
                 deleted = _one(sim.delete(props), nominal_sleeps, scale, rate)
                 cycles.append({"create": created, "delete": deleted})
     with open(out, "w") as fh:
-        json.dump({"subject": subject, "seconds": seconds, "scale": scale, "cycles": cycles}, fh)
+        result = {"subject": subject, "seconds": seconds, "scale": scale, "wait": wait}
+        json.dump({**result, "cycles": cycles}, fh)
     return 0
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from types import FrameType
 
 from aurora_express.cli import cluster_access
-from aurora_express.cli.cluster_access import Target
 from aurora_express.cli.errors import CliError
+from provider.migrations.connect import Target
 
 # What psql could otherwise pick up from the caller's shell and use instead.
 _INHERITED_SECRETS = ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE")
@@ -108,7 +108,7 @@ def _terminal_belongs_to(children: list[subprocess.Popen[bytes]]) -> Iterator[No
     """Ctrl-C goes to psql (which cancels the running query), not to us; SIGTERM ends both.
 
     Set before psql starts, so no signal can end us (and remove the passfile)
-    while psql still needs it.
+    while psql still needs it; SIGTERM and SIGHUP end psql, then the passfile goes.
     """
 
     def _forward_term(signum: int, frame: FrameType | None) -> None:
@@ -120,11 +120,13 @@ def _terminal_belongs_to(children: list[subprocess.Popen[bytes]]) -> Iterator[No
 
     previous_int = signal.signal(signal.SIGINT, _let_psql_have_it)
     previous_term = signal.signal(signal.SIGTERM, _forward_term)
+    previous_hup = signal.signal(signal.SIGHUP, _forward_term)  # a closed terminal, too
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGHUP, previous_hup)
 
 
 def run_psql(target: Target, password: str, extra_args: Sequence[str]) -> int:
@@ -135,7 +137,9 @@ def run_psql(target: Target, password: str, extra_args: Sequence[str]) -> int:
     children: list[subprocess.Popen[bytes]] = []
     with private_passfile(target, password) as passfile, _terminal_belongs_to(children):
         children.append(subprocess.Popen(argv, env=psql_environment(target, passfile)))
-        return children[0].wait()
+        code = children[0].wait()
+    # Killed by signal N: the shell's convention, 128 + N (Popen says -N).
+    return 128 - code if code < 0 else code
 
 
 def psql(args: argparse.Namespace) -> int:

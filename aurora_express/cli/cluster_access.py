@@ -1,42 +1,36 @@
 """Where a cluster is and how to log in to it: endpoint lookup, IAM token, TLS settings.
 
-The CLI connects the way the migrations Lambda does, with its code
-(``provider.migrations.connect``): the endpoint, port and master user from
-``DescribeDBClusters``, a fresh ``generate_db_auth_token`` for that host,
-port, user and region as the password, and TLS ``verify-full`` against
-certifi's bundle; ``DB_SSLMODE`` and ``DB_SSLROOTCERT`` override the TLS
-settings, as they do for the Lambda.
+The CLI connects the way the migrations Lambda does, with its code: the
+endpoint, port and master user from ``DescribeDBClusters``
+(``provider.migrations.endpoint.lookup``, the function's own look-up), a
+fresh ``generate_db_auth_token`` for that host, port, user and region as the
+password, and TLS ``verify-full`` against certifi's bundle; ``DB_SSLMODE``
+and ``DB_SSLROOTCERT`` override the TLS settings, as they do for the Lambda
+(``provider.migrations.settings``).
 
 AWS errors become ``CliError`` with the operation and the error code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import boto3
 import botocore.exceptions
 
 from aurora_express.cli.errors import CliError
 from provider.cluster.naming import normalize
-from provider.migrations import connect
+from provider.common.settings import SettingsError
+from provider.migrations import connect, settings
+from provider.migrations import endpoint as cluster_endpoint
 from provider.migrations.connect import Target
-
-DEFAULT_PORT = 5432
-DEFAULT_USER = "postgres"
-
-
-@dataclass(frozen=True)
-class Tls:
-    sslmode: str
-    sslrootcert: str
+from provider.migrations.settings import Tls
 
 
 def tls_settings() -> Tls:
     """``verify-full`` with certifi's bundle, unless ``DB_SSLMODE``/``DB_SSLROOTCERT`` say else."""
-    settings = connect.tls_settings()
-    return Tls(sslmode=settings["sslmode"], sslrootcert=settings["sslrootcert"])
+    try:
+        return settings.current().tls
+    except SettingsError as exc:
+        raise CliError(exc.reason) from exc
 
 
 def _session(region: str | None) -> boto3.session.Session:
@@ -59,8 +53,8 @@ def _aws_error(operation: str, subject: str, exc: Exception) -> CliError:
     return CliError(f"{operation} for {subject} failed: {exc}")
 
 
-def describe_cluster(cluster: str, region: str | None) -> tuple[dict[str, Any], str]:
-    """The cluster's ``DescribeDBClusters`` entry and the region it was found in.
+def lookup(cluster: str, region: str | None) -> cluster_endpoint.ClusterEndpoint:
+    """The cluster as ``DescribeDBClusters`` describes it, in the region it was looked up in.
 
     ``cluster`` is normalized as the provider normalizes identifiers, so the
     name given in a template (a branch name, say) finds its cluster.
@@ -69,20 +63,15 @@ def describe_cluster(cluster: str, region: str | None) -> tuple[dict[str, Any], 
     if not identifier:
         raise CliError(f"--cluster {cluster!r} is not a cluster identifier", exit_code=2)
     session = _session(region)
-    rds = session.client("rds")
     try:
-        found = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
-    except botocore.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBClusterNotFoundFault":
+        return cluster_endpoint.lookup(session.client("rds"), identifier)
+    except cluster_endpoint.LookupFailed as exc:
+        if exc.not_found:
             raise CliError(
-                f"no cluster {identifier!r} in {session.region_name} (DBClusterNotFoundFault)"
+                f"no cluster {identifier!r} in {session.region_name} ({cluster_endpoint.NOT_FOUND})"
             ) from exc
-        raise _aws_error("DescribeDBClusters", identifier, exc) from exc
-    except botocore.exceptions.BotoCoreError as exc:
-        raise _aws_error("DescribeDBClusters", identifier, exc) from exc
-    if not found:
-        raise CliError(f"no cluster {identifier!r} in {session.region_name}")
-    return found[0], str(session.region_name)
+        cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+        raise _aws_error("DescribeDBClusters", identifier, cause) from exc
 
 
 def resolve(
@@ -95,19 +84,16 @@ def resolve(
     database: str = "postgres",
 ) -> Target:
     """The target for ``cluster``; ``endpoint``/``port``/``username`` override what RDS says."""
-    described, found_region = describe_cluster(cluster, region)
-    host = endpoint or described.get("Endpoint")
+    found = lookup(cluster, region)
+    host = endpoint or found.host
     if not host:
-        status = described.get("Status", "unknown")
-        raise CliError(
-            f"cluster {described['DBClusterIdentifier']!r} has no endpoint yet (status {status})"
-        )
+        raise CliError(f"cluster {found.identifier!r} has no endpoint yet (status {found.status})")
     return Target(
-        host=str(host),
-        port=int(port or described.get("Port") or DEFAULT_PORT),
-        user=str(username or described.get("MasterUsername") or DEFAULT_USER),
+        host=host,
+        port=port or found.port,
+        user=username or found.master_username,
         database=database,
-        region=found_region,
+        region=found.region,
     )
 
 
@@ -118,3 +104,13 @@ def make_token(target: Target) -> str:
         return tokens(target.host, target.port, target.user, target.region)
     except botocore.exceptions.BotoCoreError as exc:
         raise _aws_error("generate_db_auth_token", target.host, exc) from exc
+
+
+def session(region: str | None) -> boto3.session.Session:
+    """A boto3 session for ``region`` (or the SDK's own); CliError when there is none."""
+    return _session(region)
+
+
+def aws_error(operation: str, subject: str, exc: Exception) -> CliError:
+    """An AWS failure as a CliError naming the operation, the subject and the code."""
+    return _aws_error(operation, subject, exc)

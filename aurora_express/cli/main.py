@@ -10,6 +10,8 @@ Commands (each has ``--help``):
 - ``token --cluster ID``: a fresh IAM auth token on stdout;
 - ``psql --cluster ID``: psql with a fresh token, ``verify-full`` and the CA
   bundle, the token passed through a private passfile;
+- ``snapshot --cluster ID [--name NAME]``: a manual snapshot of a parent to
+  branch from, waited for; its identifier on stdout;
 - ``proxy --cluster ID``: a local endpoint (no TLS, no password) that logs
   in to the cluster with a fresh token per connection;
 - ``env`` / ``exec --cluster ID``: the libpq variables and ``DATABASE_URL``
@@ -26,15 +28,33 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from types import FrameType
 
 from aurora_express.cli import branch_parsers, extras
 from aurora_express.cli.errors import CliError
+from provider.common.errors import ProviderError
+from provider.common.redaction import redact
 
 PROG = "aurora-express"
 
 Command = Callable[[argparse.Namespace], int]
+# Layout's values (provider.migrations.layouts), listed here so --help stays fast.
+LAYOUTS = (
+    "auto", "flyway", "drizzle", "dbmate", "golang-migrate", "goose", "prisma", "supabase",
+    "liquibase", "sqitch", "atlas", "sqlx", "plain",
+)  # fmt: skip
+
+
+def _database(name: str) -> str:
+    """``--database`` under the ``Database`` property's rule; argparse exits 2 otherwise."""
+    from provider.migrations.properties import database_problem  # noqa: PLC0415 (pydantic)
+
+    if problem := database_problem(name):
+        raise argparse.ArgumentTypeError(problem)
+    return name
 
 
 def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
@@ -59,11 +79,21 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--layout",
         default="auto",
-        choices=["auto", "flyway", "drizzle", "dbmate", "golang-migrate", "plain"],
-        help="the folder's layout (default: auto, detected from the file names)",
+        choices=LAYOUTS,
+        help="the folder's layout (default: auto, detected from the folder when certain)",
     )
     parser.add_argument(
-        "--database", default="postgres", help="database (default: postgres; created if missing)"
+        "--placeholder",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Flyway placeholder's value, for ${NAME} (repeat for more; as Placeholders)",
+    )
+    parser.add_argument(
+        "--database",
+        default="postgres",
+        type=_database,
+        help="database (default: postgres; created if missing)",
     )
     parser.add_argument(
         "--history-table",
@@ -74,6 +104,13 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         "--allow-out-of-order",
         action="store_true",
         help="apply a pending migration older than the newest applied one",
+    )
+    parser.add_argument(
+        "--keep-tool-history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also keep the layout's tool's own history table, so the tool can take over "
+        "again (default: on; as KeepToolHistory)",
     )
     parser.add_argument(
         "--lock-timeout",
@@ -173,10 +210,36 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     psql.add_argument("--cluster", metavar="ID", required=True, help="the cluster identifier")
-    psql.add_argument("--database", default="postgres", help="database (default: postgres)")
+    psql.add_argument(
+        "--database", default="postgres", type=_database, help="database (default: postgres)"
+    )
     _add_endpoint_options(psql)
     psql.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql, after --")
     psql.set_defaults(run=_run_psql)
+
+    snapshot = commands.add_parser(
+        "snapshot",
+        help="take a manual snapshot of a cluster, wait for it, print its id",
+        description=(
+            "Take a cluster snapshot (of staging, say, nightly) for branch databases to "
+            "restore from (SourceSnapshotIdentifier), wait until it is available, and print "
+            "its identifier. Progress goes to stderr."
+        ),
+    )
+    snapshot.add_argument("--cluster", metavar="ID", required=True, help="the cluster identifier")
+    snapshot.add_argument(
+        "--name", metavar="NAME", help="the snapshot identifier (default: <cluster>-<UTC time>)"
+    )
+    snapshot.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="how long to wait for it, in seconds (default: 3600)",
+    )
+    snapshot.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    snapshot.add_argument("--region", help="AWS region (default: the AWS SDK's)")
+    snapshot.set_defaults(run=_run_snapshot)
 
     branch_parsers.add_commands(commands)
 
@@ -234,6 +297,12 @@ def _run_psql(args: argparse.Namespace) -> int:
     return cli_cluster.psql(args)
 
 
+def _run_snapshot(args: argparse.Namespace) -> int:
+    from aurora_express.cli import snapshot as cli_snapshot  # noqa: PLC0415
+
+    return cli_snapshot.snapshot(args)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     extras.require("local", "demo")
     from aurora_express.local import demo  # noqa: PLC0415
@@ -241,30 +310,55 @@ def _run_demo(args: argparse.Namespace) -> int:
     return demo.run(creating_seconds=args.creating_seconds, verbose=args.verbose)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so every ``with`` cleans up (servers, files)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, and map its outcome to an exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Command = args.run
+    previous = {signum: signal.signal(signum, _terminate) for signum in _TERMINATING}
     try:
         return run(args)
     except CliError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except ProviderError as exc:  # the engine's own reasons (a bad zip, a changed migration)
+        print(f"{PROG}: error: {redact(exc.reason)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"{PROG}: terminated ({signal.Signals(exc.signum).name})", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:
         # A bug or an unforeseen failure: one line by default, the traceback on request.
         if os.environ.get("AURORA_EXPRESS_DEBUG"):
             raise
-        detail = " ".join(str(exc).split())
+        detail = redact(" ".join(str(exc).split()))
         print(
             f"{PROG}: error: unexpected {type(exc).__name__}: {detail} "
             "(set AURORA_EXPRESS_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
         return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

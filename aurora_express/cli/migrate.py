@@ -1,21 +1,27 @@
-"""``aurora-express migrate`` and ``plan``: the Lambda's migration engine, from a shell.
+"""``aurora-express migrate`` and ``plan``: the Lambda's migrator, from a shell.
 
-The folder is read into the same ``SourceFiles`` an S3 prefix becomes, the
-layout is the provider's (``layouts.load``), and the run is
-``engine.migrate``/``engine.plan`` on a connection made as the Lambda makes
-it (``connect``: IAM token, TLS ``verify-full``, bounded retry), so what
-passes here passes in the stack. Only the targets are the CLI's own:
-``--dsn`` (a plain connection string) and ``--local`` (a throwaway embedded
-PostgreSQL, whose resulting schema is printed).
+The CLI builds the ``provider.migrations.migrator.Migrator`` the function
+builds: the folder read by ``sources.from_directory`` (what an S3 prefix or
+a zip of it gives), the flags checked as the resource's properties
+(``--lock-timeout`` is ``LockTimeoutSeconds``, ``--placeholder`` is
+``Placeholders``, ...) and turned into the same options
+(``migrator.options_from``), and, with ``--cluster``, the endpoint found by
+the function's own look-up and logged in to as the function does
+(IAM token, TLS ``verify-full``, bounded retry). So what passes here passes
+in the stack. Only two targets are the CLI's own: ``--dsn`` (a plain
+connection string) and ``--local`` (a throwaway embedded PostgreSQL, whose
+resulting schema is printed).
 
-Every ``ProviderError`` of the engine (a changed or out-of-order migration,
-a failing statement with its file and line, the lock, the connection)
-becomes a ``CliError``: its reason on stderr, exit code 1.
+A bad flag exits 2 naming it. Every ``ProviderError`` (a changed or
+out-of-order migration, a failing statement with its file and line, the
+lock, the connection, a ``DB_*`` variable that does not parse) becomes a
+``CliError``: its reason on stderr, exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -23,88 +29,161 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import psycopg
+from psycopg import conninfo
 
 from aurora_express.cli import cluster_access, schema_summary
 from aurora_express.cli.errors import EXIT_USAGE, CliError
-from provider.common.errors import ProviderError
-from provider.migrations import connect, engine, layouts, sources
-from provider.migrations.engine import MigrationSet, Options, Result
-from provider.migrations.history import DEFAULT_TABLE, TableName
+from provider.common.errors import InvalidProperty, ProviderError
+from provider.migrations import connect, layouts, properties, sources
+from provider.migrations.engine import Result
+from provider.migrations.migrator import (
+    ClusterTarget,
+    Migrator,
+    PlanResult,
+    Source,
+    Target,
+    options_from,
+)
 from provider.migrations.model import Migration
-from provider.migrations.plan import Plan, SeedMode, make_plan
+from provider.migrations.plan import Plan
+from provider.migrations.properties import RunProperties
 
-_SKIPPED_NAMES = (".", "__MACOSX")
-
-
-# -- sources -------------------------------------------------------------------
-
-
-def read_source(path: str) -> sources.SourceFiles:
-    """A folder (every file below it but hidden ones) or a ``.zip``, as the S3 reader gives it."""
-    root = Path(path)
-    if root.is_file() and root.suffix.lower() == ".zip":
-        return sources.SourceFiles(sources.unzip(root.read_bytes(), path), origin=path)
-    if not root.is_dir():
-        raise CliError(f"{path}: no such folder (or .zip file)", exit_code=EXIT_USAGE)
-    files = {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-        and not any(part.startswith(_SKIPPED_NAMES) for part in p.relative_to(root).parts)
-    }
-    return sources.SourceFiles(files, origin=path)
+# Each run flag and the property it sets (what a bad value's message names).
+FLAGS = {
+    "Layout": "--layout",
+    "SeedMode": "--seed-mode",
+    "HistoryTable": "--history-table",
+    "LockTimeoutSeconds": "--lock-timeout",
+    "StatementTimeoutSeconds": "--statement-timeout",
+    "AllowOutOfOrder": "--allow-out-of-order",
+    "KeepToolHistory": "--keep-tool-history",
+    "Placeholders": "--placeholder",
+}
 
 
-def migration_set(args: argparse.Namespace) -> tuple[MigrationSet, str]:
-    """The migrations (in order) and seeds of the command line's folders, and the layout used."""
-    found = read_source(args.path)
-    seed_files = read_source(args.seeds) if args.seeds else None
-    try:
-        layout = layouts.detect(found) if args.layout == "auto" else layouts.Layout(args.layout)
-        seeds: list[Migration] = layouts.seeds(seed_files) if seed_files else []
-        return MigrationSet(layouts.load(found, layout), seeds), str(layout)
-    except ProviderError as exc:
-        raise CliError(exc.reason) from exc
+# -- what to run -----------------------------------------------------------------
 
 
-def options(args: argparse.Namespace) -> Options:
-    """The engine's options from the command line; usage errors exit 2."""
+def placeholder_flags(args: argparse.Namespace) -> dict[str, str] | None:
+    """``--placeholder NAME=VALUE`` flags as the ``Placeholders`` property (None when none)."""
+    given: dict[str, str] = {}
+    for item in getattr(args, "placeholder", None) or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CliError(f"--placeholder {item!r} must be NAME=VALUE", exit_code=EXIT_USAGE)
+        given[name] = value
+    return given or None
+
+
+def placeholders(args: argparse.Namespace, run: RunProperties) -> dict[str, str]:
+    """The run's placeholder values, with the Flyway built-ins this command line knows."""
+    user = getattr(args, "username", None)
+    if not user and getattr(args, "dsn", None):
+        with contextlib.suppress(psycopg.ProgrammingError):
+            user = conninfo.conninfo_to_dict(args.dsn).get("user")
+    return layouts.placeholders_for(
+        run.placeholders, user=user or "postgres", database=args.database
+    )
+
+
+def run_properties(args: argparse.Namespace) -> RunProperties:
+    """The run's flags as the resource's properties, checked by its model; exit 2 names the flag."""
     if not args.cluster:
         given = [f"--{n}" for n in ("endpoint", "port", "username", "region") if getattr(args, n)]
         if given:
             raise CliError(f"{', '.join(given)} only apply with --cluster", exit_code=EXIT_USAGE)
-    for name in ("lock_timeout", "statement_timeout"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            flag = "--" + name.replace("_", "-")
-            raise CliError(f"{flag} must be at least 1 second", exit_code=EXIT_USAGE)
+    raw = {
+        "Layout": args.layout,
+        "SeedMode": args.seed_mode,
+        "HistoryTable": args.history_table,
+        "LockTimeoutSeconds": args.lock_timeout,
+        "StatementTimeoutSeconds": args.statement_timeout,
+        "AllowOutOfOrder": args.allow_out_of_order,
+        "KeepToolHistory": args.keep_tool_history,
+        "Placeholders": placeholder_flags(args),
+    }
     try:
-        table = TableName.parse(args.history_table or DEFAULT_TABLE, "--history-table")
-    except ProviderError as exc:
+        return properties.parse_run({k: v for k, v in raw.items() if v is not None})
+    except InvalidProperty as exc:
+        flag = FLAGS.get(exc.prop, exc.prop)
+        raise CliError(f"{flag} {exc.problem}", exit_code=EXIT_USAGE) from exc
+
+
+def read_folder(path: str) -> sources.SourceFiles:
+    """A folder or a ``.zip`` (``sources.from_directory``); exit 2 when it is neither."""
+    try:
+        return sources.from_directory(path)
+    except sources.SourceMissing as exc:
         raise CliError(exc.reason, exit_code=EXIT_USAGE) from exc
-    return Options(
-        history_table=table,
-        allow_out_of_order=args.allow_out_of_order,
-        seed_mode=SeedMode(args.seed_mode),
-        lock_timeout=args.lock_timeout,
-        statement_timeout=args.statement_timeout,
-        applied_by=f"aurora-express-cli {getpass.getuser()}@{socket.gethostname()}",
-    )
+    except ProviderError as exc:
+        raise CliError(exc.reason) from exc
+
+
+def read_source(args: argparse.Namespace, run: RunProperties) -> Source:
+    """The migrations (in order) and seeds of the command line's folders, and their layout."""
+    found = read_folder(args.path)
+    seed_files = read_folder(args.seeds) if args.seeds else None
+    try:
+        return Source.read(found, seed_files, run.layout, placeholders=placeholders(args, run))
+    except ProviderError as exc:
+        raise CliError(exc.reason) from exc
+
+
+def applied_by() -> str:
+    return f"aurora-express-cli {getpass.getuser()}@{socket.gethostname()}"
 
 
 # -- targets -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DsnTarget:
+    """``--dsn``: a libpq connection string; its database is expected to exist."""
+
+    dsn: str
+
+    @contextmanager
+    def connection(self, *, create: bool) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            conn = psycopg.connect(self.dsn, autocommit=True, application_name="aurora-express-cli")
+        except psycopg.Error as exc:
+            raise CliError(f"could not connect with --dsn: {' '.join(str(exc).split())}") from exc
+        with conn:
+            yield conn
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    """``--local``: a database of a running throwaway server (an ``EmbeddedPostgres``)."""
+
+    server: Any  # the [local] extra's EmbeddedPostgres, imported only when --local runs
+    database: str
+
+    @contextmanager
+    def connection(self, *, create: bool) -> Iterator[psycopg.Connection[Any]]:
+        with self.server.admin(self.database) as conn:
+            yield conn
+
+
 @contextmanager
-def _cluster_connection(
-    args: argparse.Namespace, *, create: bool
-) -> Iterator[psycopg.Connection[Any]]:
-    """Connected as the Lambda connects; the database made first when ``create`` (migrate)."""
-    target = cluster_access.resolve(
+def _local_target(database: str) -> Iterator[LocalTarget]:
+    from aurora_express.local.embedded_pg import EmbeddedPostgres  # noqa: PLC0415 (the extra)
+
+    print("Starting a throwaway PostgreSQL 18 ...", file=sys.stderr)
+    with EmbeddedPostgres() as pg:
+        if database != "postgres":
+            pg.create_database(database)
+        yield LocalTarget(pg, database)
+
+
+def _cluster_target(args: argparse.Namespace) -> ClusterTarget:
+    """Logged in to as the Lambda logs in; the database made first by migrate."""
+    address = cluster_access.resolve(
         args.cluster,
         region=args.region,
         endpoint=args.endpoint,
@@ -112,61 +191,32 @@ def _cluster_connection(
         username=args.username,
         database=args.database,
     )
-    tokens = connect.iam_tokens(boto3.client("rds", region_name=target.region))
+    tokens = connect.iam_tokens(boto3.client("rds", region_name=address.region))
     print(
-        f"Connecting to {target.host}:{target.port} as {target.user} (IAM token, TLS)",
+        f"Connecting to {address.host}:{address.port} as {address.user} (IAM token, TLS)",
         file=sys.stderr,
     )
-    if create:
-        connect.ensure_database(target, tokens)
-    with connect.connect(target, tokens) as conn:
-        yield conn
+    return ClusterTarget(address, tokens, tls=cluster_access.tls_settings())
 
 
 @contextmanager
-def _dsn_connection(dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    try:
-        conn = psycopg.connect(dsn, autocommit=True, application_name="aurora-express-cli")
-    except psycopg.Error as exc:
-        raise CliError(f"could not connect with --dsn: {' '.join(str(exc).split())}") from exc
-    with conn:
-        yield conn
+def target_for(args: argparse.Namespace) -> Iterator[Target | None]:
+    """The command line's target: None (plan without one) plans against an empty database."""
+    if args.cluster:
+        yield _cluster_target(args)
+    elif args.dsn:
+        yield DsnTarget(args.dsn)
+    elif getattr(args, "local", False):
+        with _local_target(args.database) as local:
+            yield local
+    else:
+        yield None
 
 
-@contextmanager
-def _local_connection(database: str) -> Iterator[psycopg.Connection[Any]]:
-    from aurora_express.local.embedded_pg import EmbeddedPostgres  # noqa: PLC0415 (dev extra)
-
-    print("Starting a throwaway PostgreSQL 18 ...", file=sys.stderr)
-    with EmbeddedPostgres() as pg:
-        if database != "postgres":
-            pg.create_database(database)
-        with pg.admin(database) as conn:
-            yield conn
-
-
-@contextmanager
-def target_connection(
-    args: argparse.Namespace, *, create: bool = False
-) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection to the command line's target; errors as ``CliError``.
-
-    ``create`` makes a cluster's missing database first (migrate does; plan only reads).
-    """
-    try:
-        if args.cluster:
-            with _cluster_connection(args, create=create) as conn:
-                yield conn
-        elif args.dsn:
-            with _dsn_connection(args.dsn) as conn:
-                yield conn
-        else:
-            with _local_connection(args.database) as conn:
-                yield conn
-    except connect.DatabaseMissing:
-        raise  # plan reads a missing database as an empty one
-    except ProviderError as exc:
-        raise CliError(exc.reason) from exc
+def build(args: argparse.Namespace) -> tuple[Source, RunProperties]:
+    """Flags checked first (exit 2), then the folders read: nothing is connected to yet."""
+    props = run_properties(args)
+    return read_source(args, props), props
 
 
 def _describe_target(args: argparse.Namespace) -> str:
@@ -196,7 +246,7 @@ def _print_result(result: Result) -> None:
             version = f"  (version {item.version})" if shown else ""
             print(f"    {item.name}{version}  {item.milliseconds} ms")
     if result.adopted:
-        print(f"Adopted from drizzle-kit's history: {', '.join(result.adopted)}")
+        print(f"Adopted from {result.adopted_from}'s history: {', '.join(result.adopted)}")
     for warning in result.warnings:
         print(f"Warning: {warning}")
     print(f"Latest version: {result.latest_version or '(none)'}")
@@ -205,19 +255,21 @@ def _print_result(result: Result) -> None:
 def migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations and due seeds; with ``--local``, print the schema after."""
     _quiet_engine_logs()
-    the_set, layout = migration_set(args)
-    opts = options(args)
+    source, props = build(args)
+    options = options_from(props, applied_by=applied_by())
+    the_set = source.migration_set
     print(
-        f"Migrating {_describe_target(args)} with {args.path} ({layout} layout, "
+        f"Migrating {_describe_target(args)} with {args.path} ({source.layout} layout, "
         f"{len(the_set.migrations)} migrations, {len(the_set.seeds)} seeds)"
     )
     try:
-        with target_connection(args, create=True) as conn:
-            result = engine.migrate(conn, the_set, opts)
+        with target_for(args) as target:
+            result = Migrator(source, target, options).migrate().result
             _print_result(result)
-            if args.local:
-                _print_schema(conn)
-    except ProviderError as exc:  # the engine's, or a database missing after all
+            if isinstance(target, LocalTarget):
+                with target.connection(create=False) as conn:
+                    _print_schema(conn)
+    except ProviderError as exc:
         raise CliError(exc.reason) from exc
     return 0
 
@@ -255,7 +307,7 @@ def _print_plan(current: Plan, problem: str | None) -> None:
         print(f"    {m.name}  ({kind}{mode})")
     block("Seeds that would run", _names(current.seeds))
     if current.adopt:
-        block("Applied by drizzle-kit, to record", _names(current.adopt))
+        block(f"Applied by {current.tool}, to record", _names(current.adopt))
     if current.changed:
         block("Changed since applied", _names(current.changed))
     if current.out_of_order:
@@ -269,21 +321,25 @@ def _print_plan(current: Plan, problem: str | None) -> None:
 def plan(args: argparse.Namespace) -> int:
     """Show what ``migrate`` would do; exit 1 when it would stop (changed, out of order)."""
     _quiet_engine_logs()
-    the_set, layout = migration_set(args)
-    opts = options(args)
-    current: Plan | None = None
-    if args.cluster or args.dsn:
-        try:
-            with target_connection(args) as conn:
-                current = engine.plan(conn, the_set, opts)
-        except connect.DatabaseMissing as exc:
-            print(f"{exc.reason} migrate would create it.", file=sys.stderr)
-    if current is None:  # an empty database: everything runs
-        current = make_plan(the_set.migrations, the_set.seeds, [], seed_mode=opts.seed_mode)
-    problem = current.blocking_problem(allow_out_of_order=opts.allow_out_of_order)
+    source, props = build(args)
+    options = options_from(props, applied_by=applied_by())
+    try:
+        with target_for(args) as target:
+            planned: PlanResult = Migrator(source, target, options).plan()
+    except ProviderError as exc:
+        raise CliError(exc.reason) from exc
+    if planned.missing_reason:
+        print(f"{planned.missing_reason} migrate would create it.", file=sys.stderr)
     if args.json:
-        print(json.dumps({**current.as_json(), "layout": layout, "problem": problem}, indent=2))
+        shown = {
+            **planned.plan.as_json(),
+            "layout": source.layout.value,
+            "problem": planned.problem,
+        }
+        print(json.dumps(shown, indent=2))
     else:
-        print(f"Plan for {args.path} ({layout} layout) against {_describe_target(args)}")
-        _print_plan(current, problem)
-    return 1 if problem else 0
+        print(f"Plan for {args.path} ({source.layout} layout) against {_describe_target(args)}")
+        for warning in source.migration_set.warnings:
+            print(f"Warning: {warning}")
+        _print_plan(planned.plan, planned.problem)
+    return 1 if planned.problem else 0

@@ -6,15 +6,21 @@ listed in ``aurora_express.lint.rules``.
 
 from __future__ import annotations
 
-from aurora_express.lint.rules import (
-    IneffectiveExpiry,
-    InvalidValue,
-    MissingServiceToken,
-    RetainPolicy,
-    SnapshotPolicy,
-    UnknownAttribute,
-    UnknownProperty,
-)
+from importlib.util import find_spec
+
+# cfn-lint finds the rules among this package's members. The checks they run
+# (_checks, _kinds) are pure and also serve aurora_express.cdk, which must not
+# need cfn-lint (the [lint] extra): the rule classes are here where cfn-lint is.
+if find_spec("cfnlint") is not None:
+    from aurora_express.lint.rules import (
+        IneffectiveExpiry,
+        InvalidValue,
+        MissingServiceToken,
+        RetainPolicy,
+        SnapshotPolicy,
+        UnknownAttribute,
+        UnknownProperty,
+    )
 
 __all__ = [
     "IneffectiveExpiry",

@@ -46,7 +46,7 @@ _POLICY_TAGS = [*_TAGS, "deletionpolicy"]
 _SOURCE = "https://github.com/OWNER/aurora-express-provider#lint-rules"
 
 
-class _ProblemRule(CloudFormationLintRule):
+class _ProblemRule(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no types
     """Reports the ``Problem``s of one kind as matches at their template path."""
 
     kind: ProblemKind

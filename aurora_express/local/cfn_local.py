@@ -27,6 +27,9 @@ OFFLINE_AWS_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
+    # Loopback stands in for AWS's endpoints: the ResponseCollector for CloudFormation's
+    # response bucket, the embedded PostgreSQL for a cluster's endpoint.
+    "AURORA_EXPRESS_OFFLINE": "true",
 }
 # Shaped like a real presigned URL, so leaks of it are caught by the secret scan.
 _FAKE_SIGNATURE = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFAKE%2F20261126%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=0f0e0d0c0b0a09080706050403020100"  # noqa: E501

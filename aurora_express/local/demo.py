@@ -12,12 +12,20 @@ called as CloudFormation and EventBridge would call them (``aurora_express.local
    makes (time is frozen so that it equals the role's password);
 3. a query of the seeded rows, as an application would make it;
 4. Update ``Db`` (``MaxCapacity`` 4 -> 8), in place;
-5. Delete, in CloudFormation's order: ``Schema`` first, then ``Db``.
+5. a snapshot of the branch's cluster (``aurora-express snapshot``);
+6. Create ``Db`` of a second branch's stack, restored from that snapshot
+   (``SeedFrom``): the restore, then its writer, then IAM auth for its master
+   user, finished in crhelper's polls (a short Lambda timeout, as a real
+   restore outlives one invocation);
+7. Delete that second ``Db``: ``WaitForDeletion: false`` answers once RDS has
+   accepted the deletion, while the cluster is still ``deleting``;
+8-9. Delete, in CloudFormation's order: ``Schema`` first, then ``Db``.
 
 The properties are those of ``examples/branch-database.yaml`` for the
-branch ``feature/ABC-123_Login``, resolved as CloudFormation would (every
-scalar a string). The migrations resource gets the embedded server as its
-``Endpoint`` and ``Port``: moto's endpoint names do not resolve.
+branches ``feature/ABC-123_Login`` and ``feature/XYZ-9_Search``, resolved as
+CloudFormation would (every scalar a string). The migrations resource gets
+the embedded server as its ``Endpoint`` and ``Port``: moto's endpoint names do
+not resolve.
 
 Everything started is stopped, and every file removed, on success, failure
 or Ctrl-C (SIGTERM too). Exit code 0 when every step answered as expected.
@@ -25,6 +33,8 @@ or Ctrl-C (SIGTERM too). Exit code 0 when every step answered as expected.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import signal
 import time
 import uuid
@@ -39,6 +49,7 @@ import psycopg
 import time_machine
 
 from aurora_express.cli import cluster_access
+from aurora_express.cli import main as cli
 from aurora_express.local import cfn_local
 from aurora_express.local.cfn_local import REGION
 from aurora_express.local.demo_output import Printer, progress
@@ -51,35 +62,44 @@ if TYPE_CHECKING:
     from aurora_express.local.demo_env import World
 
 BRANCH = "feature/ABC-123_Login"
+SECOND_BRANCH = "feature/XYZ-9_Search"
 REVISION = "4f2a9c1"  # what a CI job would pass as GitSha
 STACK_NAME = "db-feature-ABC-123-Login"
+SECOND_STACK_NAME = "db-feature-XYZ-9-Search"
+SNAPSHOT = "app-feature-abc-123-login-seed"
 PROVIDER_STACK = "aurora-express"
 CLUSTER_FUNCTION = f"{PROVIDER_STACK}-cluster"
 MIGRATIONS_FUNCTION = f"{PROVIDER_STACK}-migrations"
 CLUSTER_TYPE = "Custom::AuroraExpress"
 MIGRATIONS_TYPE = "Custom::AuroraExpressMigrations"
-TOTAL_STEPS = 6
+TOTAL_STEPS = 9
 POLL_SCALE = 0.01  # crhelper's one-minute poll rule fires after 0.6 s
-# Real express deletes take minutes and finish in crhelper's polls; a short
-# Lambda timeout makes the demo's few-second delete take that path too.
-DELETE_LAMBDA_TIMEOUT = 3.0
+# A real restore (cluster, then writer, then IAM auth) outlives one invocation and
+# finishes in crhelper's polls; a short Lambda timeout makes the demo's take that path.
+RESTORE_LAMBDA_TIMEOUT = 3.0
 
 
 class DemoFailed(Exception):
     """A step did not end as it should; the message says which and why."""
 
 
-def db_properties(max_capacity: int) -> dict[str, Any]:
-    """``Db``'s properties in examples/branch-database.yaml, for BRANCH."""
-    return {
-        "ClusterIdentifier": f"app-{BRANCH}",
+def db_properties(
+    max_capacity: int, branch: str = BRANCH, seed_from: str | None = None
+) -> dict[str, Any]:
+    """``Db``'s properties in examples/branch-database.yaml, for ``branch`` (and ``SeedFrom``)."""
+    props: dict[str, Any] = {
+        "ClusterIdentifier": f"app-{branch}",
         "MinCapacity": 0,
         "MaxCapacity": max_capacity,
         "SecondsUntilAutoPause": 300,
         "ExpiresAfter": "7d",
         "OnDelete": "Delete",
-        "Tags": [{"Key": "branch", "Value": BRANCH}, {"Key": "commit", "Value": REVISION}],
+        "WaitForDeletion": False,
+        "Tags": [{"Key": "branch", "Value": branch}, {"Key": "commit", "Value": REVISION}],
     }
+    if seed_from:
+        props["SourceSnapshotIdentifier"] = seed_from
+    return props
 
 
 def schema_properties(w: World, cluster_identifier: str) -> dict[str, Any]:
@@ -113,11 +133,11 @@ class Lifecycle:
         from provider.cluster.handler import handler as cluster_handler  # noqa: PLC0415
         from provider.migrations.handler import handler as migrations_handler  # noqa: PLC0415
 
-        stack = cfn_local.stack_id(STACK_NAME)
         simulators = {
             "Db": LifecycleSimulator(
                 cluster_handler,
                 w.collector,
+                stack_name=STACK_NAME,
                 logical_id="Db",
                 resource_type=CLUSTER_TYPE,
                 function_name=CLUSTER_FUNCTION,
@@ -127,6 +147,7 @@ class Lifecycle:
             "Schema": LifecycleSimulator(
                 migrations_handler,
                 w.collector,
+                stack_name=STACK_NAME,
                 logical_id="Schema",
                 resource_type=MIGRATIONS_TYPE,
                 function_name=MIGRATIONS_FUNCTION,
@@ -134,15 +155,24 @@ class Lifecycle:
                 endpoint_url=w.moto_url,
             ),
         }
-        for simulator in simulators.values():
-            simulator.stack_id = stack
+        # Db of another branch's stack, restored from a snapshot of this one's.
+        simulators["SecondDb"] = LifecycleSimulator(
+            cluster_handler,
+            w.collector,
+            stack_name=SECOND_STACK_NAME,
+            logical_id="Db",
+            resource_type=CLUSTER_TYPE,
+            function_name=CLUSTER_FUNCTION,
+            poll_scale=POLL_SCALE,
+            endpoint_url=w.moto_url,
+        )
         return cls(w, printer, [], simulators)
 
     def invoke(
         self,
         number: int,
         request_type: str,
-        logical_id: str,
+        resource: str,
         properties: dict[str, Any],
         *,
         physical_id: str | None = None,
@@ -150,10 +180,18 @@ class Lifecycle:
         observe: Callable[[], str | None] | None = None,
         frozen: bool = False,
         lambda_timeout: float | None = None,
+        stack_name: str = "",
     ) -> dict[str, Any]:
-        """Send one request, show it, its progress and its response; the response body."""
-        sim = self.simulators[logical_id]
+        """Send one request, show it, its progress and its response; the response body.
+
+        ``resource`` picks the simulator (a logical id of the demo stack, or
+        ``SecondDb``: ``Db`` of the second branch's stack, named by ``stack_name``).
+        """
+        sim = self.simulators[resource]
+        logical_id = sim.logical_id
         title = f"{request_type} {logical_id} ({sim.resource_type})"
+        if stack_name:
+            title += f" of stack {stack_name}"
         self.printer.heading(number, TOTAL_STEPS, title)
         request_id = str(uuid.uuid4())
         event = cfn_local.request_event(
@@ -299,6 +337,62 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _snapshot(printer: Printer, cluster_id: str) -> str:
+    """Step 5: ``aurora-express snapshot``, as a nightly job would run it; its identifier."""
+    printer.heading(5, TOTAL_STEPS, f"Snapshot {cluster_id} (aurora-express snapshot)")
+    argv = ["snapshot", "--cluster", cluster_id, "--name", SNAPSHOT, "--poll-seconds", "0.25"]
+    printer.line(printer.dim(f"    $ aurora-express {' '.join(argv[:-2])}"))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    for text in err.getvalue().splitlines():
+        printer.line(printer.dim(f"    {text}"))
+    if code != 0:
+        raise DemoFailed(f"aurora-express snapshot exited with {code}: {err.getvalue().strip()}")
+    name = out.getvalue().strip()
+    printer.line(f"    {name}")
+    return name
+
+
+def _second_branch(life: Lifecycle, snapshot: str) -> None:
+    """Steps 6 and 7: a branch restored from the first's snapshot, then its fast Delete."""
+    props = db_properties(max_capacity=4, branch=SECOND_BRANCH, seed_from=snapshot)
+    identifier = normalize(str(props["ClusterIdentifier"]))
+    watch = _cluster_status(identifier)
+    created = life.invoke(
+        6,
+        "Create",
+        "SecondDb",
+        props,
+        observe=watch,
+        lambda_timeout=RESTORE_LAMBDA_TIMEOUT,
+        stack_name=SECOND_STACK_NAME,
+    )
+    restored_from = (created.get("Data") or {}).get("RestoredFrom", "")
+    if not str(restored_from).startswith(f"snapshot:{snapshot}@"):
+        raise DemoFailed(f"the second branch's RestoredFrom is {restored_from!r}")
+    life.invoke(
+        7,
+        "Delete",
+        "SecondDb",
+        props,
+        physical_id=str(created["PhysicalResourceId"]),
+        observe=watch,
+        stack_name=SECOND_STACK_NAME,
+    )
+    _still_deleting(life.printer, watch)
+
+
+def _still_deleting(printer: Printer, watch: Callable[[], str | None]) -> None:
+    """After a Delete with WaitForDeletion false: RDS carries on without the stack."""
+    now = watch() or ""
+    printer.line(
+        printer.dim("    (WaitForDeletion: false: answered while RDS goes on; now ") + now + ")"
+    )
+    if "deleting" not in now and "does not exist" not in now:
+        raise DemoFailed(f"after a fast Delete the cluster is not being deleted: {now}")
+
+
 def _lifecycle(w: World, printer: Printer) -> list[tuple[str, float]]:
     life = Lifecycle.start(w, printer)
     db_props = db_properties(max_capacity=4)
@@ -317,23 +411,20 @@ def _lifecycle(w: World, printer: Printer) -> list[tuple[str, float]]:
     )
     if updated["PhysicalResourceId"] != cluster_id:
         raise DemoFailed("a capacity change replaced the cluster instead of modifying it")
+    started = time.monotonic()
+    snapshot = _snapshot(printer, cluster_id)
+    life.timings.append(("Snapshot Db", time.monotonic() - started))
+    _second_branch(life, snapshot)
     life.invoke(
-        5,
+        8,
         "Delete",
         "Schema",
         schema_props,
         physical_id=str(schema["PhysicalResourceId"]),
         frozen=True,
     )
-    life.invoke(
-        6,
-        "Delete",
-        "Db",
-        bigger,
-        physical_id=cluster_id,
-        observe=watch,
-        lambda_timeout=DELETE_LAMBDA_TIMEOUT,
-    )
+    life.invoke(9, "Delete", "Db", bigger, physical_id=cluster_id, observe=watch)
+    _still_deleting(printer, watch)
     return life.timings
 
 

@@ -42,8 +42,10 @@ from aurora_express.local.embedded_pg import EmbeddedPostgres
 BUCKET = "aurora-express-demo-sources"
 MODIFY_SECONDS = 1.0  # a capacity change leaves the cluster 'modifying' this long
 DELETE_SECONDS = 4.0  # a deleted cluster stays 'deleting' this long
+SNAPSHOT_SECONDS = 1.0  # a manual snapshot stays 'creating' this long
 _INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# examples/ in a checkout (a link), the same files in an installed wheel.
+EXAMPLES = Path(__file__).resolve().parent / "sample"
 
 
 @dataclass
@@ -104,6 +106,7 @@ def _moto_server(creating_seconds: float) -> Iterator[str]:
         create_seconds=creating_seconds,
         modify_seconds=MODIFY_SECONDS,
         delete_seconds=DELETE_SECONDS,
+        snapshot_seconds=SNAPSHOT_SECONDS,
     ):
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
@@ -152,7 +155,7 @@ def world(
     ``revision`` names the S3 folder the examples go to, as CI's ``GitSha`` would.
     """
     if not (EXAMPLES / "migrations").is_dir():
-        raise CliError(f"{EXAMPLES}/migrations not found: run the demo from a clone of the repo")
+        raise CliError(f"{EXAMPLES}/migrations not found: the package is incomplete; reinstall it")
     saved_handlers: dict[int, Any] = {}
     with ExitStack() as stack:
         stack.callback(_restore_interrupts, saved_handlers)

@@ -32,14 +32,15 @@ from typing import Any
 
 import boto3
 
+from aurora_express.local import moto_stacks
 from aurora_express.local.cfn_local import (
     ACCOUNT,
     REGION,
     LambdaContext,
     ResponseCollector,
     request_event,
-    stack_id,
 )
+from provider.common.custom_resource import poll_rule_prefix
 
 Handler = Callable[[dict[str, Any], Any], Any]
 RESOURCE_TYPE = "Custom::AuroraExpress"
@@ -121,7 +122,6 @@ class LifecycleSimulator:
     ) -> None:
         self.handler = handler
         self.collector = collector
-        self.stack_id = stack_id(stack_name, region)
         self.logical_id = logical_id
         self.resource_type = resource_type
         self.function_name = function_name
@@ -132,8 +132,9 @@ class LifecycleSimulator:
         self.physical_id: str | None = None  # the last physical id CloudFormation accepted
         self._clients = {
             name: boto3.client(name, region_name=region, endpoint_url=endpoint_url)
-            for name in ("events", "lambda", "iam")
+            for name in ("events", "lambda", "iam", "cloudformation")
         }
+        self.stack_id = moto_stacks.stack_named(self._clients["cloudformation"], stack_name)
         self._function_ready = False
 
     # -- CloudFormation's requests ----------------------------------------------
@@ -198,6 +199,7 @@ class LifecycleSimulator:
         """
         bound = self.max_invocations if max_invocations is None else max_invocations
         self._ensure_function()
+        cleanup = self._declare(event)
         key = _response_key(event["ResponseURL"])
         timeout = self.timeout_seconds if timeout_seconds is None else timeout_seconds
         result = SimulationResult(event=event, response=None, started=time.monotonic())
@@ -222,18 +224,62 @@ class LifecycleSimulator:
                 break
             time.sleep(rate_seconds * self.poll_scale)
         result.rules_left = self.rules()
+        self._settle(event, result, cleanup=cleanup)
         return result
 
     def rules(self) -> list[str]:
         """The EventBridge rules crhelper created for this logical id and left in place."""
-        listed = self._clients["events"].list_rules(NamePrefix=self.logical_id)
-        return [rule["Name"] for rule in listed.get("Rules", [])]
+        return [rule["Name"] for rule in self._poll_rules()]
 
     @property
     def function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     # -- internals --------------------------------------------------------------
+
+    def _declare(self, event: dict[str, Any]) -> bool:
+        """Show the request in CloudFormation's records, as the provider will ask for it;
+        True when it is a cleanup (the Delete of a resource a replacement left behind)."""
+        request_type = event.get("RequestType")
+        physical_id = event.get("PhysicalResourceId")
+        cleanup = request_type == "Delete" and self.physical_id not in (None, physical_id)
+        status = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS"}.get(
+            str(request_type), "DELETE_IN_PROGRESS"
+        )
+        if cleanup:
+            physical_id, status = self.physical_id, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+        moto_stacks.declare(
+            self.stack_id,
+            self.logical_id,
+            str(event.get("ResourceType", self.resource_type)),
+            None if request_type == "Create" else physical_id,
+            stack_status=status,
+        )
+        return cleanup
+
+    def _settle(self, event: dict[str, Any], result: SimulationResult, *, cleanup: bool) -> None:
+        """CloudFormation's records once the request is answered."""
+        request_type = event.get("RequestType")
+        if request_type == "Delete" and result.status == "SUCCESS" and not cleanup:
+            moto_stacks.forget(self.stack_id, self.logical_id)
+            return
+        succeeded = result.status == "SUCCESS"
+        physical_id = self.physical_id
+        if succeeded and request_type in ("Create", "Update"):
+            physical_id = result.physical_id
+        if not succeeded:
+            status = "UPDATE_ROLLBACK_COMPLETE"
+        elif request_type == "Create":
+            status = "CREATE_COMPLETE"
+        else:  # an Update, or the cleanup after a replacement
+            status = "UPDATE_COMPLETE"
+        moto_stacks.declare(
+            self.stack_id,
+            self.logical_id,
+            str(event.get("ResourceType", self.resource_type)),
+            physical_id,
+            stack_status=status,
+        )
 
     def _remember(self, result: SimulationResult) -> SimulationResult:
         if result.status == "SUCCESS":
@@ -243,10 +289,20 @@ class LifecycleSimulator:
     def _context(self, timeout: float) -> LambdaContext:
         return LambdaContext(function_name=self.function_name, timeout_seconds=timeout)
 
+    def _poll_rules(self) -> list[dict[str, Any]]:
+        """Poll rules for this logical id: named as the provider names them, or as plain
+        crhelper does (``<logical id><8 random>``, the bench's baseline)."""
+        events = self._clients["events"]
+        found: dict[str, dict[str, Any]] = {}
+        for prefix in (poll_rule_prefix(self.logical_id), self.logical_id):
+            for rule in events.list_rules(NamePrefix=prefix).get("Rules", []):
+                found.setdefault(rule["Name"], rule)
+        return list(found.values())
+
     def _scheduled_poll(self, request_id: str) -> tuple[float, dict[str, Any]] | None:
         """(rate in seconds, target input) of the poll crhelper scheduled for ``request_id``."""
         events = self._clients["events"]
-        for rule in events.list_rules(NamePrefix=self.logical_id).get("Rules", []):
+        for rule in self._poll_rules():
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                 payload = json.loads(target.get("Input") or "{}")
                 if payload.get("RequestId") == request_id:

@@ -8,35 +8,51 @@ exception becomes ``FAILED``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-from provider.cluster import lifecycle
+from provider.cluster import lifecycle, settings
 from provider.cluster.rds import ClusterApi, new_client
 from provider.common.custom_resource import CustomResource
+from provider.common.logging import function_logger
+from provider.common.settings import AwsEnvironment
 
-logger = lifecycle.logger
-helper = CustomResource()
+logger = function_logger("aurora-express-cluster")
 _apis: dict[tuple[str | None, str | None], ClusterApi] = {}
 
 Operation = Callable[[lifecycle.Request, ClusterApi], lifecycle.Outcome | None]
 
 
-def api() -> ClusterApi:
+def api(aws: AwsEnvironment | None = None) -> ClusterApi:
     """The RDS adapter, built on first use and reused while the Lambda stays warm.
 
     Keyed by endpoint and region, so a process that points ``AWS_ENDPOINT_URL``
     at another moto server (tests, the demo) gets a client for it.
     """
-    key = (os.getenv("AWS_ENDPOINT_URL"), os.getenv("AWS_REGION"))
+    aws = aws or settings.current().aws
+    key = (aws.endpoint_url, aws.region)
     if key not in _apis:
-        _apis[key] = ClusterApi(new_client(key[1]))
+        _apis[key] = ClusterApi(new_client(aws.region))
     return _apis[key]
 
 
+def _created_by(event: dict[str, Any], context: Any) -> str | None:
+    timing = settings.current().timing
+    request = lifecycle.Request.from_event(
+        event, context, started_at=helper.started_at(), timing=timing
+    )
+    return lifecycle.created_by(request, api())
+
+
+helper = CustomResource(created_by=_created_by)
+
+
 def _run(operation: Operation, event: dict[str, Any], context: Any) -> str | None:
-    request = lifecycle.Request.from_event(event, context, started_at=helper.started_at())
+    # Inside the request: a variable that does not parse fails it, naming the variable.
+    current = settings.current()
+    request = lifecycle.Request.from_event(
+        event, context, started_at=helper.started_at(), timing=current.timing
+    )
     logger.append_keys(
         request_id=request.request_id,
         stack_id=request.stack_id,
@@ -45,7 +61,7 @@ def _run(operation: Operation, event: dict[str, Any], context: Any) -> str | Non
         poll=request.is_poll,
     )
     logger.info("Request received", extra={"physical_id": request.physical_id})
-    outcome = operation(request, api())
+    outcome = operation(request, api(current.aws))
     if outcome is None:
         return None
     helper.Data.update(outcome.attributes)

@@ -10,66 +10,25 @@ shortly before CloudFormation's own timeout ends in ``FAILED``.
 
 from __future__ import annotations
 
-import os
+import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from provider.cluster import cap, naming, plan
+from provider.cluster import cap, naming, plan, restore
 from provider.cluster.plan import ClusterState, Step
 from provider.cluster.properties import ClusterProperties, parse
 from provider.cluster.rds import ALREADY_EXISTS, INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
+from provider.cluster.settings import Timing
 from provider.common.deadline import Deadline, LambdaContextLike
 from provider.common.errors import InvalidProperty, ProviderError
-from provider.common.logging import get_logger
 
-logger = get_logger("aurora-express-cluster")
+logger = logging.getLogger(__name__)
 
 CLOUDFORMATION_TIMEOUT = 3600  # seconds, unless the resource sets ServiceTimeout
 # crhelper answers FAILED 0.5 s before the Lambda's timeout: stop well before it.
 MIN_MARGIN_SECONDS = 2.0
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True)
-class Timing:
-    """How long to wait and how often to look; each can be set by environment variable.
-
-    - ``poll_seconds`` (AURORA_EXPRESS_POLL_SECONDS, 1): between two DescribeDBClusters.
-    - ``safety_seconds`` (AURORA_EXPRESS_SAFETY_SECONDS, 30): kept free at the end of
-      an invocation to answer or set up polling; at most a quarter of the time left,
-      at least ``MIN_MARGIN_SECONDS``.
-    - ``poll_invocation_seconds`` (AURORA_EXPRESS_POLL_INVOCATION_SECONDS, 45): the
-      longest wait inside one scheduled poll, so polls (a minute apart) never overlap.
-    - ``give_up_seconds`` (AURORA_EXPRESS_GIVE_UP_SECONDS, 90): how long before
-      CloudFormation's timeout to answer FAILED; at most a quarter of that timeout.
-    - ``retry_seconds`` (AURORA_EXPRESS_RETRY_SECONDS, 10): before trying DeleteDBCluster
-      again after RDS refused it for the cluster's state (creating, modifying).
-    """
-
-    poll_seconds: float = 1.0
-    safety_seconds: float = 30.0
-    poll_invocation_seconds: float = 45.0
-    give_up_seconds: float = 90.0
-    retry_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls) -> Timing:
-        return cls(
-            poll_seconds=_env_float("AURORA_EXPRESS_POLL_SECONDS", cls.poll_seconds),
-            safety_seconds=_env_float("AURORA_EXPRESS_SAFETY_SECONDS", cls.safety_seconds),
-            poll_invocation_seconds=_env_float(
-                "AURORA_EXPRESS_POLL_INVOCATION_SECONDS", cls.poll_invocation_seconds
-            ),
-            give_up_seconds=_env_float("AURORA_EXPRESS_GIVE_UP_SECONDS", cls.give_up_seconds),
-            retry_seconds=_env_float("AURORA_EXPRESS_RETRY_SECONDS", cls.retry_seconds),
-        )
 
 
 @dataclass
@@ -96,9 +55,8 @@ class Request:
         context: LambdaContextLike,
         *,
         started_at: float,
-        timing: Timing | None = None,
+        timing: Timing,
     ) -> Request:
-        timing = timing or Timing.from_env()
         props = event.get("ResourceProperties") or {}
         try:
             timeout = float(props.get("ServiceTimeout") or CLOUDFORMATION_TIMEOUT)
@@ -181,6 +139,7 @@ def converge(
     """Wait for ``identifier`` to be available, modify it to match ``props``, tag it, answer."""
     tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
     issued: dict[str, Any] | None = None
+    issued_restore_step: Step | None = None
     seen: list[str] = []
     while True:
         state = api.find(identifier)
@@ -203,6 +162,10 @@ def converge(
                 api.tag(state, add, remove)
             logger.info("Cluster ready", extra={"cluster": identifier})
             return Outcome(identifier, plan.attributes(state))
+        restoring = nxt.step in (Step.CREATE_WRITER, Step.SET_IAM_AUTH)
+        fresh = restoring and nxt.step is not issued_restore_step
+        if state is not None and fresh and _restore_step(api, state, nxt.step):
+            issued_restore_step = nxt.step
         if nxt.step is Step.MODIFY and nxt.modify != issued:
             logger.info(
                 "Modifying cluster", extra={"cluster": identifier, "changes": sorted(nxt.modify)}
@@ -217,7 +180,53 @@ def converge(
             return None
 
 
+def _restore_step(api: ClusterApi, state: ClusterState, step: Step) -> bool:
+    """A restored cluster's writer, or its master user to IAM auth (then recorded in a tag,
+    since DescribeDBClusters does not show it); False when RDS found the cluster busy, to be
+    tried again on a later look."""
+    identifier = state.identifier
+    try:
+        if step is Step.CREATE_WRITER:
+            logger.info("Creating the restored cluster's writer", extra={"cluster": identifier})
+            api.create_writer(restore.writer_args(identifier))
+            return True
+        logger.info("Switching the master user to IAM auth", extra={"cluster": identifier})
+        api.modify(identifier, {"MasterUserAuthenticationType": restore.IAM_AUTH})
+    except RdsError as exc:
+        if exc.code != INVALID_STATE:
+            raise
+        return False
+    api.tag(state, {naming.MASTER_AUTH_TAG: restore.IAM_AUTH}, [])
+    return True
+
+
 # -- create -----------------------------------------------------------------------
+
+
+def _start(req: Request, api: ClusterApi, identifier: str, props: ClusterProperties) -> None:
+    """CreateDBCluster with express configuration, or the restore the template asks for."""
+    tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
+    source = props.source
+    if source is None:
+        logger.info("Creating cluster", extra={"cluster": identifier})
+        api.create(plan.create_args(identifier, props, tags))
+        return
+    seen = api.describe_source(source)  # read only: the source is never changed
+    if seen is None:
+        raise restore.not_found(source)
+    restore.check_source(props, source, seen)
+    tags[naming.RESTORED_FROM_TAG] = restore.restored_from(source, seen, datetime.now(UTC))
+    call = restore.restore_call(identifier, props, source, seen, tags)
+    logger.info(
+        "Restoring cluster",
+        extra={"cluster": identifier, "operation": call.operation, "source": source.identifier},
+    )
+    try:
+        api.restore(call)
+    except RdsError as exc:
+        if exc.code in restore.REFUSAL_CODES:
+            raise restore.refused(source, exc.code, exc.message) from exc
+        raise
 
 
 def _ensure(
@@ -234,10 +243,8 @@ def _ensure(
     if state is None:
         if req.request_type == "Create":
             cap.enforce(api, identifier)  # MaxClusters, before RDS's own quota
-        tags = plan.desired_tags(props, req.stack_id, req.logical_id, req.started_at)
-        logger.info("Creating cluster", extra={"cluster": identifier})
         try:
-            api.create(plan.create_args(identifier, props, tags))
+            _start(req, api, identifier, props)
         except RdsError as exc:
             if exc.code != ALREADY_EXISTS:
                 raise
@@ -258,31 +265,24 @@ def _ensure(
 
 def create(req: Request, api: ClusterApi) -> Outcome | None:
     """Create: a new cluster (or the one a repeated delivery created), available, answered."""
+    props = parse(req.raw_properties)
+    identifier = props.normalized_identifier or req.derived_identifier()
+    return _ensure(req, api, identifier, props, None)
+
+
+def created_by(req: Request, api: ClusterApi) -> str | None:
+    """What a failed Create left behind: the cluster, if this resource owns one, so the
+    stack's Delete removes it (``boundary.failed_physical_id`` asks)."""
     try:
         props = parse(req.raw_properties)
-    except ProviderError as exc:
-        exc.physical_id = naming.create_failed_id(req.request_id)
-        raise
+    except ProviderError:
+        return None  # refused before any AWS call
     identifier = props.normalized_identifier or req.derived_identifier()
-    try:
-        return _ensure(req, api, identifier, props, None)
-    except ProviderError as exc:
-        exc.physical_id = _failed_create_id(req, api, identifier)
-        raise
-
-
-def _failed_create_id(req: Request, api: ClusterApi, identifier: str) -> str:
-    """The physical id of a failed Create: the cluster if this resource owns one, so the
-    stack's Delete removes it; otherwise an id whose Delete is a no-op."""
     try:
         state = api.find(identifier)
     except ProviderError:
-        state = None
-    return (
-        identifier
-        if state is not None and req.owns(state)
-        else naming.create_failed_id(req.request_id)
-    )
+        return None
+    return identifier if state is not None and req.owns(state) else None
 
 
 # -- update -----------------------------------------------------------------------
@@ -304,22 +304,18 @@ def update(req: Request, api: ClusterApi) -> Outcome | None:
     replaced_by = plan.replacement_property(old, props, current)
     if replaced_by:
         return _replace(req, api, replaced_by, props, old)
-    try:
-        state = api.find(current) if naming.is_valid(current) else None
-        if state is None:
-            raise ProviderError(
-                f"Cluster {current} does not exist any more, so it cannot be updated; "
-                "remove the resource from the template or restore the cluster."
-            )
-        if not req.owns(state):
-            raise ProviderError(
-                f"Cluster {current} is not owned by this stack's {req.logical_id} "
-                "(its aurora-express tags differ), so it is left alone."
-            )
-        return converge(req, api, current, props, old)
-    except ProviderError as exc:
-        exc.physical_id = current
-        raise
+    state = api.find(current) if naming.is_valid(current) else None
+    if state is None:
+        raise ProviderError(
+            f"Cluster {current} does not exist any more, so it cannot be updated; "
+            "remove the resource from the template or restore the cluster."
+        )
+    if not req.owns(state):
+        raise ProviderError(
+            f"Cluster {current} is not owned by this stack's {req.logical_id} "
+            "(its aurora-express tags differ), so it is left alone."
+        )
+    return converge(req, api, current, props, old)
 
 
 def _replace(
@@ -345,10 +341,9 @@ def _replace(
     try:
         return _ensure(req, api, identifier, props, old)
     except ProviderError as exc:
-        exc.physical_id = current
-        if _start_cleanup(req, api, identifier):
-            exc.reason = f"{exc.reason} The new cluster {identifier} is being deleted."
-        raise
+        if not _start_cleanup(req, api, identifier):
+            raise
+        raise ProviderError(f"{exc.reason} The new cluster {identifier} is being deleted.") from exc
 
 
 def _start_cleanup(req: Request, api: ClusterApi, identifier: str) -> bool:
@@ -403,58 +398,96 @@ def delete(req: Request, api: ClusterApi) -> Outcome | None:
             extra={"cluster": identifier},
         )
         return done
-    try:
-        state = api.find(identifier)
-        if state is None:
-            logger.info("No cluster to delete: it does not exist", extra={"cluster": identifier})
-            return done
-        if not req.owns(state):
-            logger.warning(
-                "Not deleting a cluster this resource does not own", extra={"cluster": identifier}
-            )
-            return done
-        snapshot = (
-            plan.final_snapshot_id(identifier, req.started_at) if mode == "Snapshot" else None
+    state = api.find(identifier)
+    if state is None:
+        logger.info("No cluster to delete: it does not exist", extra={"cluster": identifier})
+        return done
+    if not req.owns(state):
+        logger.warning(
+            "Not deleting a cluster this resource does not own", extra={"cluster": identifier}
         )
-        return _delete_until_gone(req, api, state, snapshot)
-    except ProviderError as exc:
-        exc.physical_id = identifier
-        raise
+        return done
+    snapshot = plan.final_snapshot_id(identifier, req.started_at) if mode == "Snapshot" else None
+    wait = _wait_for_deletion(req.raw_properties)
+    return _delete_until_gone(req, api, state, snapshot, wait=wait)
+
+
+def _wait_for_deletion(raw: dict[str, Any]) -> bool:
+    """WaitForDeletion, read leniently as OnDelete is: only an explicit false stops the wait."""
+    return str(raw.get("WaitForDeletion", "true")).strip().lower() != "false"
+
+
+def _mark_deletion(req: Request, api: ClusterApi, state: ClusterState) -> None:
+    """Tag when deletion was asked for, so the reaper finds a deletion that never finishes."""
+    add, remove = plan.deletion_mark(state.tags, req.started_at)
+    if remove:
+        api.tag(state, {}, remove)  # room first: RDS counts 50 tags at most
+    if add:
+        api.tag(state, add, [])
 
 
 def _delete_until_gone(
-    req: Request, api: ClusterApi, state: ClusterState | None, snapshot: str | None
+    req: Request,
+    api: ClusterApi,
+    state: ClusterState | None,
+    snapshot: str | None,
+    *,
+    wait: bool = True,
 ) -> Outcome | None:
+    """Delete the instances, then the cluster; answer once it is gone, or, with ``wait``
+    false, once RDS shows it ``deleting`` (one describe after the delete is accepted)."""
     identifier = req.physical_id or ""
     retry_at = 0.0
     seen: list[str] = []
     while state is not None:
         _log_change(seen, state.status, cluster=identifier)
-        if state.status != plan.DELETING and time.monotonic() >= retry_at:
-            if state.deletion_protection:
-                raise ProviderError(
-                    f"Cluster {identifier} has DeletionProtection on: set it to false (a stack "
-                    "update) or OnDelete to Retain, then delete again."
-                )
-            for instance, status in state.instances.items():
-                if status != plan.DELETING:
-                    logger.info(
-                        "Deleting instance", extra={"cluster": identifier, "instance": instance}
-                    )
-                    api.delete_instance(identifier, instance)
+        if state.status == plan.DELETING and not wait:
             logger.info(
-                "Deleting cluster", extra={"cluster": identifier, "final_snapshot": snapshot}
+                "Cluster deletion under way; not waiting for it (WaitForDeletion: false)",
+                extra={"cluster": identifier},
             )
-            try:
-                api.delete_cluster(identifier, snapshot)
-            except RdsError as exc:
-                if exc.code == NOT_FOUND:
-                    break
-                if exc.code != INVALID_STATE:
-                    raise
-                retry_at = time.monotonic() + req.timing.retry_seconds  # busy: creating, modifying
+            return Outcome(identifier)
+        if state.status != plan.DELETING and time.monotonic() >= retry_at:
+            started = _start_deletion(req, api, state, snapshot, wait=wait)
+            if started is None:
+                break  # gone meanwhile
+            if not started:  # busy (creating, modifying): try again in a while
+                retry_at = time.monotonic() + req.timing.retry_seconds
+            elif not wait:  # accepted: one look, and the answer if RDS shows it deleting
+                retry_at = time.monotonic() + req.timing.retry_seconds
+                state = api.find(identifier)
+                continue
         if not _keep_waiting(req, identifier, state):
             return None
         state = api.find(identifier)
     logger.info("Cluster deleted", extra={"cluster": identifier})
     return Outcome(identifier)
+
+
+def _start_deletion(
+    req: Request, api: ClusterApi, state: ClusterState, snapshot: str | None, *, wait: bool
+) -> bool | None:
+    """DeleteDBInstance for each instance, then DeleteDBCluster: True when RDS accepted it,
+    False when it found the cluster busy, None when the cluster is gone."""
+    identifier = state.identifier
+    if state.deletion_protection:
+        raise ProviderError(
+            f"Cluster {identifier} has DeletionProtection on: set it to false (a stack "
+            "update) or OnDelete to Retain, then delete again."
+        )
+    for instance, status in state.instances.items():
+        if status != plan.DELETING:
+            logger.info("Deleting instance", extra={"cluster": identifier, "instance": instance})
+            api.delete_instance(identifier, instance)
+    if not wait:
+        _mark_deletion(req, api, state)
+    logger.info("Deleting cluster", extra={"cluster": identifier, "final_snapshot": snapshot})
+    try:
+        api.delete_cluster(identifier, snapshot)
+    except RdsError as exc:
+        if exc.code == NOT_FOUND:
+            return None
+        if exc.code != INVALID_STATE:
+            raise
+        return False
+    return True

@@ -13,21 +13,30 @@ from __future__ import annotations
 import hashlib
 import re
 
+from provider.common import ownership
+
 MAX_LENGTH = 52
 HASH_LENGTH = 6
 WRITER_SUFFIX = "-instance-1"
 
-OWNER_STACK_TAG = "aurora-express:stack-id"
-OWNER_LOGICAL_TAG = "aurora-express:logical-id"
+OWNER_STACK_TAG = ownership.STACK_TAG
+OWNER_LOGICAL_TAG = ownership.LOGICAL_TAG
 EXPIRES_AT_TAG = "aurora-express:expires-at"
 # OnDelete travels with the cluster, so the reaper honours Retain once the stack is gone.
 ON_DELETE_TAG = "aurora-express:on-delete"
 RESERVED_TAG_PREFIX = "aurora-express:"
+# A restored cluster: what it was restored from (the RestoredFrom attribute), written at the
+# restore; and that its master user was switched to IAM auth, a step DescribeDBClusters
+# does not show, recorded so that a later poll does not repeat it.
+RESTORED_FROM_TAG = "aurora-express:restored-from"
+MASTER_AUTH_TAG = "aurora-express:master-auth"
+# When a Delete that does not wait (WaitForDeletion: false) asked RDS to delete the cluster:
+# the reaper's clue to a deletion that never finished.
+DELETE_REQUESTED_TAG = "aurora-express:delete-requested-at"
+MAX_TAGS = 50  # RDS's limit per resource
 
 # A physical id given to a Create that failed before any cluster existed: the
 # colons make it an invalid RDS identifier, so its later Delete is a no-op.
-CREATE_FAILED_PREFIX = "aurora-express:create-failed:"
-
 _VALID = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
 
 
@@ -86,11 +95,6 @@ def stack_name(stack_id: str) -> str:
     """The stack name inside a CloudFormation stack ARN (the id itself if not an ARN)."""
     parts = stack_id.split("/")
     return parts[1] if len(parts) >= 3 else stack_id
-
-
-def create_failed_id(request_id: str) -> str:
-    """The physical id of a Create that failed before creating anything."""
-    return f"{CREATE_FAILED_PREFIX}{request_id}"
 
 
 def ownership_tags(stack_id: str, logical_id: str) -> dict[str, str]:

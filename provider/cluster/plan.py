@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from provider.cluster import naming
-from provider.cluster.properties import ClusterProperties
+from provider.cluster.properties import SOURCE_PROPERTIES, ClusterProperties
 from provider.common.errors import InvalidProperty
 
 ENGINE = "aurora-postgresql"
@@ -68,6 +68,8 @@ class ClusterState:
 
 class Step(StrEnum):
     WAIT = "wait"
+    CREATE_WRITER = "create-writer"  # a restored cluster: RDS restores the cluster only
+    SET_IAM_AUTH = "set-iam-auth"  # a restored cluster: its master user to IAM auth
     MODIFY = "modify"
     DONE = "done"
     FAIL = "fail"
@@ -80,6 +82,11 @@ class Next:
     step: Step
     modify: dict[str, Any] = field(default_factory=dict)
     why: str = ""
+
+
+def is_restored(state: ClusterState) -> bool:
+    """Whether the provider restored this cluster (its restore tag, written at the restore)."""
+    return naming.RESTORED_FROM_TAG in state.tags
 
 
 # -- identifiers and replacement ----------------------------------------------
@@ -101,6 +108,11 @@ def replacement_property(
         return "ClusterIdentifier"
     if old is not None and old.MasterUsername != new.MasterUsername:
         return "MasterUsername"
+    if old is not None and old.source != new.source:
+        return next(
+            (p for p in SOURCE_PROPERTIES if getattr(old, p) != getattr(new, p)),
+            SOURCE_PROPERTIES[0],
+        )
     return None
 
 
@@ -199,17 +211,67 @@ def next_step(props: ClusterProperties, state: ClusterState | None) -> Next:
     """What to do with a cluster that should end ``available`` and matching ``props``."""
     if state is None:
         return Next(Step.FAIL, why="does not exist")
-    if state.status in FAILED_STATUSES:
-        return Next(Step.FAIL, why=f"is {state.status}")
+    failure = _failure(state)
+    if failure:
+        return Next(Step.FAIL, why=failure)
     writer = state.writer_status
-    if writer in FAILED_STATUSES:
-        return Next(Step.FAIL, why=f"has its writer instance {writer}")
+    if is_restored(state):
+        restoring = _restore_step(state)
+        if restoring is not None:
+            return restoring
     if state.status != AVAILABLE or writer != AVAILABLE or state.pending:
         return Next(Step.WAIT, why=f"is {state.status}, writer {writer or 'not created yet'}")
     changes = modifications(props, state)
     if changes:
         return Next(Step.MODIFY, modify=changes)
     return Next(Step.DONE)
+
+
+def _failure(state: ClusterState) -> str:
+    """Why the cluster cannot come back by waiting, or ``""``."""
+    if state.status in FAILED_STATUSES:
+        return f"is {state.status}"
+    writer = state.writer_status
+    if writer in FAILED_STATUSES:
+        return f"has its writer instance {writer}"
+    return ""
+
+
+def _restore_step(state: ClusterState) -> Next | None:
+    """A restored cluster's own steps, in order: available, a writer, IAM auth; None once done.
+
+    Each is read from RDS (the writer from DescribeDBInstances, the IAM step from the
+    tag recorded when ModifyDBCluster accepted it), so a poll picks up where the last
+    invocation stopped.
+    """
+    writer = state.writer_status
+    if state.status != AVAILABLE:
+        return Next(Step.WAIT, why=f"is {state.status}, writer {writer or 'not created yet'}")
+    if writer is None:
+        return Next(Step.CREATE_WRITER, why="is available, writer not created yet")
+    if writer != AVAILABLE:
+        return Next(Step.WAIT, why=f"is available, writer {writer}")
+    if naming.MASTER_AUTH_TAG not in state.tags:
+        return Next(Step.SET_IAM_AUTH, why="is available with its writer, master user to IAM auth")
+    return None
+
+
+# -- delete -----------------------------------------------------------------------
+
+
+def deletion_mark(tags: dict[str, str], now: float) -> tuple[dict[str, str], list[str]]:
+    """(tags to add, keys to remove first) recording that deletion was requested at ``now``.
+
+    ``expires-at`` makes room when the cluster already has RDS's 50 tags: once the
+    deletion is asked for, the reaper follows the mark instead.
+    """
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if tags.get(naming.DELETE_REQUESTED_TAG) == stamp:
+        return {}, []
+    new = naming.DELETE_REQUESTED_TAG not in tags
+    full = len(tags) + (1 if new else 0) > naming.MAX_TAGS
+    remove = [naming.EXPIRES_AT_TAG] if full and naming.EXPIRES_AT_TAG in tags else []
+    return {naming.DELETE_REQUESTED_TAG: stamp}, remove
 
 
 # -- answers --------------------------------------------------------------------
@@ -233,6 +295,7 @@ def attributes(state: ClusterState) -> dict[str, str]:
         "MasterUsername": state.master_username,
         "EngineVersion": state.engine_version,
         "InstanceIdentifier": naming.writer_instance(state.identifier),
+        "RestoredFrom": state.tags.get(naming.RESTORED_FROM_TAG, ""),
         "IamDbUserArn": user_arn,
     }
 

@@ -9,7 +9,8 @@ normalizes to nothing becomes ``InvalidProperty`` naming the property.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,11 +20,23 @@ from provider.common.errors import InvalidProperty
 
 RESOURCE_TYPE = "Custom::AuroraExpress"
 MAX_USER_TAGS = 46  # RDS allows 50 tags; the provider adds up to 4 of its own
+MAX_RESTORED_USER_TAGS = 44  # a restored cluster carries two more (restored-from, master-auth)
+SOURCE_PROPERTIES = (
+    "SourceSnapshotIdentifier",
+    "SourceClusterIdentifier",
+    "RestoreToTime",
+    "RestoreType",
+)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _ENGINE_VERSION = re.compile(r"^\d+(?:\.[0-9A-Za-z_-]+){0,3}$")
+# A cluster snapshot: its name (``rds:`` for an automated one) or its ARN (a shared one).
+_SNAPSHOT = re.compile(
+    r"^(?:arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:)?(?:rds:)?[A-Za-z][A-Za-z0-9-]*$"
+)
+_CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z](?:-?[a-z0-9])*$")
 
 # What each property must be, said once: the reason of every FAILED it causes.
 EXPECTED = {
@@ -42,6 +55,11 @@ EXPECTED = {
     "Tags": f"a list of up to {MAX_USER_TAGS} {{Key, Value}} objects",
     "OnDelete": "Delete, Snapshot or Retain",
     "ExpiresAfter": "a duration from 1m to 366d such as 72h or 7d",
+    "WaitForDeletion": "true or false",
+    "SourceSnapshotIdentifier": "a cluster snapshot identifier or ARN",
+    "SourceClusterIdentifier": "a cluster identifier or ARN",
+    "RestoreToTime": "an ISO 8601 instant with its time zone, such as 2025-06-01T03:00:00Z",
+    "RestoreType": "full-copy or copy-on-write",
 }
 
 
@@ -49,6 +67,34 @@ def _half_steps(value: float | None) -> float | None:
     if value is not None and (value * 2) != int(value * 2):
         raise ValueError("not a multiple of 0.5")
     return value
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant (``2025-06-01T03:00:00Z``) in UTC; ValueError without a time zone."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        raise ValueError("no time zone")
+    return moment.astimezone(UTC)
+
+
+def format_instant(moment: datetime) -> str:
+    """``moment`` as RDS and the tags show it: UTC, whole seconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RestoreSource:
+    """What a template restores from: a snapshot, or a cluster at a time (None: the latest)."""
+
+    kind: Literal["snapshot", "cluster"]
+    identifier: str
+    restore_to: datetime | None = None
+    restore_type: Literal["full-copy", "copy-on-write"] = "full-copy"
+
+    @property
+    def prop(self) -> str:
+        """The property naming the source, for reasons."""
+        return "SourceSnapshotIdentifier" if self.kind == "snapshot" else "SourceClusterIdentifier"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -102,6 +148,11 @@ class ClusterProperties(BaseModel):
     Tags: Annotated[list[Tag], Field(max_length=MAX_USER_TAGS)] = []
     OnDelete: Literal["Delete", "Snapshot", "Retain"] = "Delete"
     ExpiresAfter: str | None = None
+    WaitForDeletion: bool = True
+    SourceSnapshotIdentifier: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    SourceClusterIdentifier: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    RestoreToTime: Annotated[str, Field(max_length=64)] | None = None
+    RestoreType: Literal["full-copy", "copy-on-write"] | None = None
 
     _steps = field_validator("MinCapacity", "MaxCapacity")(_half_steps)
 
@@ -133,6 +184,35 @@ class ClusterProperties(BaseModel):
             parse_duration(text)
         return text
 
+    @field_validator("SourceSnapshotIdentifier")
+    @classmethod
+    def _snapshot(cls, text: str | None) -> str | None:
+        if text is not None and not _SNAPSHOT.match(text):
+            raise ValueError(f"must be {EXPECTED['SourceSnapshotIdentifier']}, not {text!r}")
+        return text
+
+    @field_validator("SourceClusterIdentifier")
+    @classmethod
+    def _source_cluster(cls, text: str | None) -> str | None:
+        if text is None:
+            return None
+        if text.startswith("arn:"):
+            if not _CLUSTER_ARN.match(text):
+                raise ValueError(f"must be {EXPECTED['SourceClusterIdentifier']}, not {text!r}")
+        elif not _source_identifier(text):
+            raise ValueError(f"{text!r} normalizes to nothing: it needs at least one letter")
+        return text
+
+    @field_validator("RestoreToTime")
+    @classmethod
+    def _instant(cls, text: str | None) -> str | None:
+        if text is not None:
+            try:
+                parse_instant(text)
+            except ValueError:
+                raise ValueError(f"must be {EXPECTED['RestoreToTime']}, not {text!r}") from None
+        return text
+
     @field_validator("Tags")
     @classmethod
     def _unique_keys(cls, tags: list[Tag]) -> list[Tag]:
@@ -151,6 +231,36 @@ class ClusterProperties(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _restore_combination(self) -> ClusterProperties:
+        """At most one source; a time and a type only for a cluster; tags that fit with ours."""
+        if self.SourceSnapshotIdentifier and self.SourceClusterIdentifier:
+            raise InvalidProperty(
+                "SourceClusterIdentifier",
+                "give either SourceSnapshotIdentifier or SourceClusterIdentifier, not both.",
+            )
+        for prop in ("RestoreToTime", "RestoreType"):
+            if getattr(self, prop) is not None and not self.SourceClusterIdentifier:
+                raise InvalidProperty(
+                    prop,
+                    "applies only with SourceClusterIdentifier (a snapshot restores the moment "
+                    "it was taken); add SourceClusterIdentifier or remove it.",
+                )
+        if self.RestoreType == "copy-on-write" and self.RestoreToTime is not None:
+            raise InvalidProperty(
+                "RestoreToTime",
+                "cannot be used with RestoreType copy-on-write: a clone starts from the "
+                "source as it is now. Remove RestoreToTime or use full-copy.",
+            )
+        restoring = self.SourceSnapshotIdentifier or self.SourceClusterIdentifier
+        if restoring and len(self.Tags) > MAX_RESTORED_USER_TAGS:
+            raise InvalidProperty(
+                "Tags",
+                f"a restored cluster takes at most {MAX_RESTORED_USER_TAGS} tags (the "
+                f"provider adds up to 6 of its own), not {len(self.Tags)}.",
+            )
+        return self
+
     # -- derived values -------------------------------------------------------
 
     @property
@@ -161,6 +271,20 @@ class ClusterProperties(BaseModel):
     def normalized_identifier(self) -> str | None:
         """The ``ClusterIdentifier`` as RDS needs it, or None when the template names none."""
         return naming.normalize(self.ClusterIdentifier) if self.ClusterIdentifier else None
+
+    @property
+    def source(self) -> RestoreSource | None:
+        """What to restore from, or None for a new, empty cluster."""
+        if self.SourceSnapshotIdentifier:
+            return RestoreSource("snapshot", self.SourceSnapshotIdentifier)
+        if self.SourceClusterIdentifier:
+            return RestoreSource(
+                "cluster",
+                _source_identifier(self.SourceClusterIdentifier),
+                parse_instant(self.RestoreToTime) if self.RestoreToTime else None,
+                self.RestoreType or "full-copy",
+            )
+        return None
 
     @property
     def user_tags(self) -> dict[str, str]:
@@ -175,6 +299,16 @@ class ClusterProperties(BaseModel):
             "SecondsUntilAutoPause": self.SecondsUntilAutoPause,
         }
         return {k: v for k, v in given.items() if v is not None}
+
+
+def _source_identifier(text: str) -> str:
+    """A source cluster as RDS knows it: an ARN or a valid identifier as given (lowercased),
+    otherwise normalized as ``ClusterIdentifier`` is, so a template naming its parent the way
+    the parent's template did (``app-${BranchName}``) finds it."""
+    if text.startswith("arn:"):
+        return text
+    lowered = text.lower()
+    return lowered if naming.is_valid(lowered) else naming.normalize(text)
 
 
 def _shown(value: Any) -> str:

@@ -17,6 +17,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from provider.cluster.plan import ClusterState
+from provider.cluster.properties import RestoreSource
+from provider.cluster.restore import RestoreCall, SourceState
 from provider.common.errors import ProviderError
 from provider.common.responses import MAX_REASON, shorten
 
@@ -31,6 +33,8 @@ INSTANCE_NOT_FOUND = "DBInstanceNotFound"
 ALREADY_EXISTS = "DBClusterAlreadyExistsFault"
 INVALID_STATE = "InvalidDBClusterStateFault"
 INVALID_INSTANCE_STATE = "InvalidDBInstanceState"
+SNAPSHOT_NOT_FOUND = "DBClusterSnapshotNotFoundFault"
+INSTANCE_EXISTS = ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault")
 
 _NO_INSTANCE_LOOKUP = frozenset({"creating", "deleting"})
 
@@ -45,9 +49,10 @@ _QUOTA_CODES = {
 class RdsError(ProviderError):
     """An RDS call that failed; ``code`` is the AWS error code (for decisions)."""
 
-    def __init__(self, reason: str, *, code: str, physical_id: str | None = None) -> None:
-        super().__init__(reason, physical_id=physical_id)
+    def __init__(self, reason: str, *, code: str, message: str = "") -> None:
+        super().__init__(reason)
         self.code = code
+        self.message = message  # RDS's own message, for reasons built elsewhere
 
 
 def new_client(region: str | None = None) -> Any:
@@ -69,11 +74,11 @@ def explain(operation: str, cluster: str, exc: Exception) -> RdsError:
         )
         return RdsError(shorten(reason), code=code)
     head = f"{operation} on cluster {cluster} failed with {code}: "
-    message = " ".join(str(error.get("Message") or "no message").split())
+    message = full = " ".join(str(error.get("Message") or "no message").split())
     room = MAX_REASON - len(head)
     if len(message) > room:
         message = message[: max(0, room - 1)].rstrip() + "…"
-    return RdsError(shorten(head + message), code=code)
+    return RdsError(shorten(head + message), code=code, message=full)
 
 
 def _state(cluster: dict[str, Any], instances: list[dict[str, Any]]) -> ClusterState:
@@ -97,6 +102,37 @@ def _state(cluster: dict[str, Any], instances: list[dict[str, Any]]) -> ClusterS
         pending=dict(cluster.get("PendingModifiedValues") or {}),
         created_at=created.timestamp() if isinstance(created, datetime) else None,
         instances={i["DBInstanceIdentifier"]: i.get("DBInstanceStatus", "") for i in instances},
+    )
+
+
+def _when(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def _snapshot_source(snapshot: dict[str, Any]) -> SourceState:
+    return SourceState(
+        kind="snapshot",
+        identifier=str(snapshot.get("DBClusterSnapshotIdentifier", "")),
+        status=str(snapshot.get("Status", "")),
+        engine=str(snapshot.get("Engine", "")),
+        engine_version=str(snapshot.get("EngineVersion", "")),
+        master_username=str(snapshot.get("MasterUsername", "")),
+        taken_at=_when(snapshot.get("SnapshotCreateTime")),
+    )
+
+
+def _cluster_source(cluster: dict[str, Any]) -> SourceState:
+    scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    return SourceState(
+        kind="cluster",
+        identifier=str(cluster.get("DBClusterIdentifier", "")),
+        status=str(cluster.get("Status", "")),
+        engine=str(cluster.get("Engine", "")),
+        engine_version=str(cluster.get("EngineVersion", "")),
+        master_username=str(cluster.get("MasterUsername", "")),
+        earliest=_when(cluster.get("EarliestRestorableTime")),
+        latest=_when(cluster.get("LatestRestorableTime")),
+        scaling={k: v for k, v in scaling.items() if v is not None},
     )
 
 
@@ -149,6 +185,52 @@ class ClusterApi:
 
     def create(self, args: dict[str, Any]) -> None:
         self._call("CreateDBCluster", args["DBClusterIdentifier"], "create_db_cluster", **args)
+
+    def describe_source(self, source: RestoreSource) -> SourceState | None:
+        """What RDS shows of a restore source, or None if it finds none (read only)."""
+        try:
+            if source.kind == "snapshot":
+                return self._describe_snapshot(source.identifier)
+            found = self._call(
+                "DescribeDBClusters",
+                source.identifier,
+                "describe_db_clusters",
+                DBClusterIdentifier=source.identifier,
+            ).get("DBClusters")
+        except RdsError as exc:
+            if exc.code in (NOT_FOUND, SNAPSHOT_NOT_FOUND):
+                return None
+            raise
+        return _cluster_source(found[0]) if found else None
+
+    def _describe_snapshot(self, identifier: str) -> SourceState | None:
+        kwargs: dict[str, Any] = {"DBClusterSnapshotIdentifier": identifier}
+        if identifier.startswith("rds:"):
+            kwargs["SnapshotType"] = "automated"  # RDS wants it named for automated snapshots
+        if identifier.startswith("arn:"):
+            kwargs["IncludeShared"] = True  # a snapshot another account shared
+        found = self._call(
+            "DescribeDBClusterSnapshots", identifier, "describe_db_cluster_snapshots", **kwargs
+        ).get("DBClusterSnapshots")
+        return _snapshot_source(found[0]) if found else None
+
+    def restore(self, call: RestoreCall) -> None:
+        """Start a restore (``RestoreDBClusterFromSnapshot`` or ``...ToPointInTime``)."""
+        method = (
+            "restore_db_cluster_from_snapshot"
+            if call.operation == "RestoreDBClusterFromSnapshot"
+            else "restore_db_cluster_to_point_in_time"
+        )
+        self._call(call.operation, call.args["DBClusterIdentifier"], method, **call.args)
+
+    def create_writer(self, args: dict[str, Any]) -> None:
+        """Create a restored cluster's writer; one already there (a retry) is no error."""
+        try:
+            cluster = args["DBClusterIdentifier"]
+            self._call("CreateDBInstance", cluster, "create_db_instance", **args)
+        except RdsError as exc:
+            if exc.code not in INSTANCE_EXISTS:
+                raise
 
     def modify(self, identifier: str, changes: dict[str, Any]) -> None:
         self._call(

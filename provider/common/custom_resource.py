@@ -6,13 +6,22 @@ What changes from crhelper's defaults, and why:
   with poll handlers always schedules an EventBridge poll (one minute at the
   least) before answering; here a handler returns the physical id when done
   and ``None`` to hand the rest over to crhelper's scheduled polling.
-- Every exception is turned into ``FAILED`` here and only here: a
-  ``ProviderError`` with its own reason (and the physical id of what it had
-  created), anything else with a generic reason and a logged traceback.
+- Every exception is turned into ``FAILED`` by ``boundary``: a
+  ``ProviderError`` with its own reason, anything else with a generic reason
+  and a logged traceback; the physical id of a failed request follows
+  ``boundary.failed_physical_id`` (a failed Create asks ``created_by`` what it
+  left behind).
 - The response is fitted (reason under 240 characters, body under 4096
   bytes) and PUT with a bounded retry; crhelper's sender loops forever.
+- Only real requests act: before any handler runs, the request is confirmed
+  with CloudFormation (``confirm``); a ResponseURL that is not
+  CloudFormation's is not answered at all.
 - No 120-second sleep before answering a Delete, no DEBUG log of the event
   (which holds the presigned ResponseURL).
+- Poll rules are named ``<prefix><logical id><8 random>`` with the function's
+  ``AURORA_EXPRESS_POLL_RULE_PREFIX`` (the template's), so its role may manage
+  those rules and no other; crhelper's ``<logical id><8 random>`` can be
+  anyone's rule (and passes EventBridge's 64 characters for long logical ids).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
+import string
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -28,9 +39,8 @@ from typing import Any
 import boto3
 from crhelper import CfnResource, resource_helper
 
-from provider.common import responses
+from provider.common import boundary, confirm, ownership, responses
 from provider.common.cfn_response import ResponseNotDelivered, put_response
-from provider.common.errors import ProviderError
 from provider.common.logging import install_redaction
 
 logger = logging.getLogger(__name__)
@@ -48,6 +58,27 @@ _INTERNAL_KEYS = (
 )
 
 Handler = Callable[[dict[str, Any], Any], str | None]
+
+
+POLL_RULE_PREFIX_VARIABLE = "AURORA_EXPRESS_POLL_RULE_PREFIX"
+DEFAULT_POLL_RULE_PREFIX = "aurora-express-"
+_RULE_NAME_LIMIT = 64  # EventBridge's
+_RULE_SUFFIX_LENGTH = 8
+_RULE_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def poll_rule_prefix(logical_id: str) -> str:
+    """How every poll rule for ``logical_id`` starts: the function's prefix, then as much
+    of the logical id as leaves room for the random suffix."""
+    prefix = os.environ.get(POLL_RULE_PREFIX_VARIABLE) or DEFAULT_POLL_RULE_PREFIX
+    room = max(0, _RULE_NAME_LIMIT - len(prefix) - _RULE_SUFFIX_LENGTH)
+    return prefix + logical_id[:room]
+
+
+def poll_rule_name(logical_id: str) -> str:
+    """A new poll rule's name (unique per request: a random suffix, as crhelper's)."""
+    suffix = "".join(secrets.choice(_RULE_SUFFIX_ALPHABET) for _ in range(_RULE_SUFFIX_LENGTH))
+    return poll_rule_prefix(logical_id) + suffix
 
 
 _ENVELOPE_KEYS = ("StackId", "RequestId", "LogicalResourceId")
@@ -125,7 +156,13 @@ def _no_eager_clients() -> Iterator[None]:
 _NO_CLIENTS = types.SimpleNamespace(client=lambda *args, **kwargs: None)
 
 
+def _account_of(context: Any) -> str | None:
+    parts = str(getattr(context, "invoked_function_arn", "")).split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None
+
+
 class CustomResource(CfnResource):
+    _cloudformation_client = _LazyClient("cloudformation")
     _lambda_client = _LazyClient("lambda")
     _events_client = _LazyClient("events")
     _logs_client = _LazyClient("logs")
@@ -135,8 +172,12 @@ class CustomResource(CfnResource):
     _context: Any
     _response_url: str
     _send_response: bool
+    _polling_interval: int
 
-    def __init__(self, *, polling_interval_minutes: int = 1) -> None:
+    def __init__(
+        self, *, polling_interval_minutes: int = 1, created_by: boundary.CreatedBy | None = None
+    ) -> None:
+        self._created_by = created_by
         install_redaction()  # crhelper logs exceptions through the root logger
         with _no_eager_clients():
             super().__init__(
@@ -159,7 +200,17 @@ class CustomResource(CfnResource):
         if not self._response_url:
             logger.error("The event has no ResponseURL: there is no one to answer")
             return
-        problem = envelope_problem(event)
+        region = os.environ.get("AWS_REGION", "")
+        not_ours = confirm.url_problem(
+            self._response_url, region, allow_loopback=ownership.offline()
+        )
+        if not_ours:
+            # Nobody legitimate is waiting: answer no URL of the caller's choosing.
+            logger.error("Not answering: %s", not_ours)
+            return
+        problem = envelope_problem(event) or confirm.confirm(
+            self._cloudformation_client, event, region=region, account=_account_of(context)
+        )
         if problem:
             self.Status = FAILED
             self._send(FAILED, problem)
@@ -183,18 +234,20 @@ class CustomResource(CfnResource):
     def _wrap_function(self, func: Handler | None) -> None:
         try:
             self.PhysicalResourceId = (func(self._event, self._context) if func else "") or ""
-        except ProviderError as exc:
-            logger.warning("Request failed: %s", exc.reason)
-            self.Status, self.Reason = FAILED, exc.reason
-            if exc.physical_id:
-                self.PhysicalResourceId = exc.physical_id
         except Exception as exc:
-            logger.exception("Unexpected error")
-            self.Status = FAILED
-            self.Reason = (
-                f"Internal error ({type(exc).__name__}) in the provider; "
-                "its CloudWatch log has the details."
+            self.Status, self.Reason = FAILED, boundary.failure_reason(exc)
+            self.PhysicalResourceId = boundary.failed_physical_id(
+                self._event, self._context, self._created_by
             )
+
+    def _put_rule(self) -> str:
+        unit = "minute" if self._polling_interval == 1 else "minutes"
+        response = self._events_client.put_rule(
+            Name=poll_rule_name(self._event["LogicalResourceId"]),
+            ScheduleExpression=f"rate({self._polling_interval} {unit})",
+            State="ENABLED",
+        )
+        return str(response["RuleArn"])
 
     def _polling_init(self, event: dict[str, Any]) -> None:
         if "CrHelperPoll" not in event and (self.PhysicalResourceId or self.Status == FAILED):
@@ -217,10 +270,8 @@ class CustomResource(CfnResource):
             "Data": data,
             "NoEcho": self.NoEcho,
         }
-        if not body["PhysicalResourceId"]:
-            body["PhysicalResourceId"] = (
-                self._event.get("PhysicalResourceId") or self.LogicalResourceId
-            )
+        if not body["PhysicalResourceId"]:  # refused before any handler ran
+            body["PhysicalResourceId"] = boundary.failed_physical_id(self._event)
         try:
             put_response(self._response_url, responses.fit(body))
         except ResponseNotDelivered as exc:

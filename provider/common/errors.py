@@ -1,8 +1,8 @@
 """The provider's one root exception.
 
-Only the handler boundary (``custom_resource.CustomResource``) turns an
-exception into a ``FAILED`` response: a ``ProviderError`` becomes its
-``reason``; anything else becomes a generic reason and a logged traceback.
+Only ``boundary`` turns an exception into a ``FAILED`` response: a
+``ProviderError`` becomes its ``reason``; anything else becomes a generic
+reason and a logged traceback.
 """
 
 from __future__ import annotations
@@ -11,15 +11,12 @@ from __future__ import annotations
 class ProviderError(Exception):
     """A failure with a reason a person can act on.
 
-    ``reason`` is one short sentence (it is what CloudFormation shows);
-    ``physical_id`` is set when a resource was already created, so that the
-    stack's later Delete finds and removes it.
+    ``reason`` is one short sentence (it is what CloudFormation shows).
     """
 
-    def __init__(self, reason: str, *, physical_id: str | None = None) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.physical_id = physical_id
 
 
 class InvalidProperty(ProviderError):

@@ -1,5 +1,11 @@
 """Structured logs (Powertools Logger, JSON) with secrets scrubbed before they are written.
 
+Library modules log with ``logging.getLogger(__name__)`` and know nothing of
+Powertools; a Lambda handler module calls ``function_logger`` once, which
+gives every ``provider.*`` logger the function's JSON handler (with the
+request's keys). Without it (the CLI, a test), ``provider.*`` records reach
+whatever the caller configured, by their own names.
+
 Every record is scrubbed as it is made (``install_redaction``): a SigV4
 signature or credential, an auth token, a presigned ResponseURL or a
 password never reaches a log line, whichever module wrote it.
@@ -9,32 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Presigned URLs (the ResponseURL) and RDS auth tokens are SigV4 query strings.
-    (re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s\"'\\]+", re.I), r"\1=***"),
-    # Whatever the scheme or its escaping (http, https, https:\/\/ in JSON): the host names it.
-    (
-        re.compile(r"(?:https?:(?:\\?/){2})?cloudformation-custom-resource-response-[^\s\"'\\]+"),
-        "<ResponseURL>",
-    ),
-    # A backslash may be part of a password, but not the one escaping a closing quote.
-    (
-        re.compile(r"(password|passwd|pwd)(\s*[=:]\s*)(?:\\[^\s\"']|[^\s&\"'\\,;])+", re.I),
-        r"\1\2***",
-    ),
-)
+from provider.common.redaction import redact
+from provider.common.settings import LOG_LEVELS
 
-
-def redact(text: str) -> str:
-    """``text`` with every SigV4 secret, ResponseURL and password replaced."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+PACKAGE = "provider"
+__all__ = ["function_logger", "install_redaction", "redact"]
 
 
 def _scrub(record: logging.LogRecord) -> logging.LogRecord:
@@ -77,11 +67,20 @@ def install_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def get_logger(service: str, **keys: Any) -> Logger:
-    """A JSON Logger for ``service``; every record in the process is redacted."""
+def function_logger(service: str) -> Logger:
+    """The Lambda function's JSON logger, also writing every ``provider.*`` record.
+
+    For handler modules only. In one process that imports several handlers
+    (tests, the demo) the last one's handler writes ``provider.*`` records.
+    """
     install_redaction()
-    logger = Logger(service=service, level=os.getenv("LOG_LEVEL", "INFO"), **keys)
-    logger.addFilter(_ScrubExtras())
+    # A bad LOG_LEVEL fails each request, naming it (the function's settings); the
+    # logger that reports it must still start.
+    level = os.getenv("LOG_LEVEL", "").upper()
+    logger = Logger(service=service, level=level if level in LOG_LEVELS else "INFO")
+    logger.registered_handler.addFilter(_ScrubExtras())
+    logging.getLogger(PACKAGE)  # registered, so that Powertools finds it
+    copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE})
     return logger
 
 

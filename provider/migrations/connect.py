@@ -5,7 +5,8 @@
   never logged.
 - TLS is ``verify-full`` against certifi's bundle: the express gateway shows
   a certificate from a public CA, and psycopg's binary wheel does not read
-  the system store. ``DB_SSLMODE`` and ``DB_SSLROOTCERT`` override both.
+  the system store. ``DB_SSLMODE`` and ``DB_SSLROOTCERT`` override both
+  (``provider.migrations.settings``).
 - A paused express cluster takes up to ~15 s to resume and a new cluster's
   name may not resolve at once, so connection failures are retried with
   jittered backoff within a bound (``DB_CONNECT_TIMEOUT_SECONDS``, default
@@ -15,24 +16,23 @@
 
 from __future__ import annotations
 
-import os
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import certifi
 import psycopg
 import stamina
 from psycopg import sql
 
 from provider.common.errors import ProviderError
-from provider.common.logging import get_logger, redact
+from provider.common.logging import redact
+from provider.migrations import settings
+from provider.migrations.settings import Tls
 
-# A child of the handler's logger: its lines carry the request's keys.
-logger = get_logger("aurora-express-migrations", child=True)
+logger = logging.getLogger(__name__)
 
-DEFAULT_CONNECT_TIMEOUT = 300.0
 ATTEMPT_TIMEOUT = 10  # seconds for one TCP + TLS + auth handshake
 APPLICATION_NAME = "aurora-express-migrations"
 
@@ -79,20 +79,14 @@ def iam_tokens(rds: Any) -> TokenSource:
     return token
 
 
-def tls_settings() -> dict[str, Any]:
-    """``sslmode`` and ``sslrootcert``: verify-full with certifi's bundle unless overridden."""
-    mode = os.environ.get("DB_SSLMODE") or "verify-full"
-    root = os.environ.get("DB_SSLROOTCERT")
-    if not root:
-        root = certifi.where()
-    return {"sslmode": mode, "sslrootcert": root}
+def tls_settings() -> dict[str, str]:
+    """``sslmode`` and ``sslrootcert`` from the settings: verify-full with certifi's bundle."""
+    return settings.current().tls.as_params()
 
 
 def connect_timeout() -> float:
-    try:
-        return float(os.environ.get("DB_CONNECT_TIMEOUT_SECONDS") or DEFAULT_CONNECT_TIMEOUT)
-    except ValueError:
-        return DEFAULT_CONNECT_TIMEOUT
+    """How long connecting is retried, from the settings (``DB_CONNECT_TIMEOUT_SECONDS``)."""
+    return settings.current().connect_timeout
 
 
 def _retryable(exc: Exception) -> bool:
@@ -108,13 +102,16 @@ def connect(
     *,
     database: str | None = None,
     timeout: float | None = None,
+    tls: Tls | None = None,
 ) -> psycopg.Connection[Any]:
     """An autocommit connection to ``database`` (default: the target's database).
 
-    Retried with a new token on transient failures for ``timeout`` seconds.
+    Retried with a new token on transient failures for ``timeout`` seconds;
+    ``timeout`` and ``tls`` default to the settings'.
     """
     dbname = database or target.database
     bound = connect_timeout() if timeout is None else timeout
+    tls = tls or settings.current().tls
     attempt_no = 0
     last: Exception | None = None
     try:
@@ -138,7 +135,8 @@ def connect(
                         connect_timeout=ATTEMPT_TIMEOUT,
                         application_name=APPLICATION_NAME,
                         autocommit=True,
-                        **tls_settings(),
+                        sslmode=tls.sslmode,
+                        sslrootcert=tls.sslrootcert,
                     )
                 except psycopg.OperationalError as exc:
                     last = exc
@@ -161,11 +159,13 @@ def connect(
     )
 
 
-def ensure_database(target: Target, tokens: TokenSource, *, timeout: float | None = None) -> bool:
+def ensure_database(
+    target: Target, tokens: TokenSource, *, timeout: float | None = None, tls: Tls | None = None
+) -> bool:
     """Create the target's database when missing (connected to ``postgres``); True if created."""
     if target.database == "postgres":
         return False
-    with connect(target, tokens, database="postgres", timeout=timeout) as conn:
+    with connect(target, tokens, database="postgres", timeout=timeout, tls=tls) as conn:
         found = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)
         ).fetchone()
@@ -182,15 +182,3 @@ def ensure_database(target: Target, tokens: TokenSource, *, timeout: float | Non
             ) from exc
     logger.info("Created database %s", target.database)
     return True
-
-
-def lookup_endpoint(rds: Any, cluster_identifier: str) -> tuple[str, int]:
-    """The writer endpoint and port of ``cluster_identifier`` (DescribeDBClusters)."""
-    try:
-        clusters = rds.describe_db_clusters(DBClusterIdentifier=cluster_identifier)["DBClusters"]
-    except Exception as exc:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-        raise ProviderError(f"Could not look up cluster {cluster_identifier} ({code}).") from exc
-    if not clusters or not clusters[0].get("Endpoint"):
-        raise ProviderError(f"Cluster {cluster_identifier} has no endpoint yet.")
-    return str(clusters[0]["Endpoint"]), int(clusters[0].get("Port") or 5432)

@@ -10,8 +10,8 @@ Public API, shared by the Lambda handler and the CLI:
 transactions. How each migration runs, and why:
 
 - Transactional (the default): ``BEGIN``, the timeouts (``SET LOCAL``), the
-  file's text, its history row (and drizzle's row), ``COMMIT``: one
-  simple-query message, one round trip. A failure rolls all of it back, so a
+  file's text, its history row (and the folder's tool's row), ``COMMIT``:
+  one simple-query message, one round trip. A failure rolls all of it back, so a
   failed migration leaves no trace and those before it stay applied.
 - Non-transactional (declared, or a statement PostgreSQL refuses in a
   transaction block): one statement per message in autocommit, then the
@@ -21,6 +21,14 @@ transactions. How each migration runs, and why:
   table, taken by polling ``pg_try_advisory_lock`` so a waiting run holds no
   transaction (a blocking wait would deadlock with ``CREATE INDEX CONCURRENTLY``).
 - A lock timeout (SQLSTATE 55P03) is retried a few times with backoff.
+- The folder's own tool's history (``tool_history``) is read first: what the
+  tool applied is adopted (recorded in the history, never run again); unless
+  ``keep_tool_history`` is off, its table is created as the tool would before
+  anything runs, what the history has and the tool's table lacks is written
+  there, and each migration applied writes the tool's row too.
+- Flyway's SQL callbacks (``MigrationSet.callbacks``) run at their events
+  (``callbacks``: before and after the run, around each migration, on
+  failure) and are never recorded in the history.
 - A failure names the file, the SQLSTATE, the message and the file's line:
   from the server's error position when it gives one, otherwise by replaying
   the migration statement by statement in a transaction that is rolled back.
@@ -28,8 +36,8 @@ transactions. How each migration runs, and why:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,15 +48,15 @@ from psycopg import sql
 
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
-from provider.common.logging import get_logger
 from provider.common.responses import shorten
-from provider.migrations import history
+from provider.migrations import callbacks, history, tool_history
+from provider.migrations.callbacks import Callback, Event
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
 from provider.migrations.plan import Plan, SeedMode, make_plan
+from provider.migrations.tool_history import Snapshot, ToolHistory
 
-# A child of the handler's logger: its lines carry the request's keys.
-logger = get_logger("aurora-express-migrations", child=True)
+logger = logging.getLogger(__name__)
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
@@ -76,14 +84,30 @@ class MigrationFailed(ProviderError):
 
 @dataclass(frozen=True)
 class MigrationSet:
-    """The migrations (in order) and seeds of one source."""
+    """The migrations (in order) and seeds of one source, and the layout they were read in.
+
+    ``layout`` (a ``Layout`` value) names the tool whose history table goes
+    with the folder; without it, the layout the reader recorded on the
+    migrations is used.
+
+    ``callbacks`` run at their events and are never recorded (Flyway's SQL
+    callbacks, see ``callbacks``); ``warnings`` (files the layout skipped)
+    are passed on in the result.
+    """
 
     migrations: Sequence[Migration]
     seeds: Sequence[Migration] = ()
+    layout: str | None = None
+    callbacks: Sequence[Callback] = ()
+    warnings: Sequence[str] = ()
 
     @property
     def drizzle(self) -> bool:
         return any(m.drizzle is not None for m in self.migrations)
+
+    @property
+    def tool_layout(self) -> str | None:
+        return self.layout or tool_history.layout_of(self.migrations)
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,7 @@ class Options:
     lock_retry_pause: float = 1.0  # first pause before one; doubles, at most 8 s
     applied_by: str = "aurora-express"
     deadline: Deadline | None = None  # no migration starts past it
+    keep_tool_history: bool = True  # also keep the folder's tool's history table (KeepToolHistory)
 
 
 @dataclass
@@ -113,6 +138,7 @@ class Result:
     applied: list[Applied] = field(default_factory=list)
     seeds_applied: list[Applied] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
+    adopted_from: str | None = None
     warnings: list[str] = field(default_factory=list)
     latest_version: str | None = None
     complete: bool = True
@@ -131,7 +157,8 @@ class Result:
         return {
             "applied": rows(self.applied),
             "seedsApplied": rows(self.seeds_applied),
-            "adoptedFromDrizzle": self.adopted,
+            "adopted": self.adopted,
+            "adoptedFrom": self.adopted_from,
             "warnings": self.warnings,
             "latestVersion": self.latest_version,
             "complete": self.complete,
@@ -148,15 +175,48 @@ def lock_key(table: TableName) -> int:
 
 
 def plan(conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options) -> Plan:
-    """What ``migrate`` would do now; reads the history, writes nothing, takes no lock."""
+    """What ``migrate`` would do now; reads the histories, writes nothing, takes no lock."""
+    return _plan(conn, migration_set, options, _tool(conn, migration_set, options))
+
+
+@dataclass
+class _Tool:
+    """The folder's tool's history adapter and its table as last read."""
+
+    adapter: ToolHistory
+    snapshot: Snapshot
+
+
+def _tool(
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+) -> _Tool | None:
+    layout = migration_set.tool_layout
+    if not tool_history.has_history(layout):
+        return None
+    # Where the tool would keep its table: the connection's current schema.
+    found = conn.execute("SELECT current_schema()").fetchone()
+    schema = found[0] if found and found[0] else "public"
+    adapter = tool_history.for_layout(layout, schema, migration_set.migrations)
+    if adapter is None:
+        return None
+    if adapter.table == options.history_table:
+        raise ProviderError(
+            f"HistoryTable {options.history_table} is where {adapter.tool} keeps its own "
+            "history: name another table."
+        )
+    return _Tool(adapter, adapter.read(conn))
+
+
+def _plan(
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, tool: _Tool | None
+) -> Plan:
     rows = history.read(conn, options.history_table)
-    drizzle_rows = history.drizzle_read(conn) if migration_set.drizzle else []
     return make_plan(
         migration_set.migrations,
         migration_set.seeds,
         rows,
         seed_mode=options.seed_mode,
-        drizzle_rows=drizzle_rows,
+        tool=tool.snapshot.verdict(migration_set.migrations) if tool else None,
     )
 
 
@@ -164,11 +224,13 @@ def status(
     conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
 ) -> dict[str, Any]:
     """The plan, its blocking problem if any, and every history row."""
-    current = plan(conn, migration_set, options)
+    tool = _tool(conn, migration_set, options)
+    current = _plan(conn, migration_set, options, tool)
     return {
         **current.as_json(),
         "problem": current.blocking_problem(allow_out_of_order=options.allow_out_of_order),
         "historyTable": str(options.history_table),
+        "toolHistoryTable": str(tool.adapter.table) if tool else None,
         "history": [r.as_json() for r in history.read(conn, options.history_table)],
     }
 
@@ -181,11 +243,14 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
     if not conn.autocommit:
         raise ValueError("the engine needs an autocommit connection")
     try:
-        _session_setup(conn)
+        restore = _session_setup(conn)
         key = lock_key(options.history_table)
         _acquire(conn, key, options)
         try:
-            return _migrate_locked(conn, migration_set, options)
+            return _migrate_locked(conn, migration_set, options, restore + _lock_held_sql(key))
+        except ProviderError:
+            _after_error(conn, migration_set.callbacks)
+            raise
         finally:
             _release(conn, key)
     except psycopg.Error as exc:
@@ -196,11 +261,30 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
         ) from exc
 
 
-def _session_setup(conn: psycopg.Connection[Any]) -> None:
-    # If this process dies mid-migration, the server notices within seconds and
-    # rolls back, releasing the advisory lock (PostgreSQL 14+; ignored elsewhere).
-    with contextlib.suppress(psycopg.Error):
-        conn.execute("SET client_connection_check_interval = 2000")
+CHECK_INTERVAL = "SET client_connection_check_interval = 2000"
+
+
+def _session_setup(conn: psycopg.Connection[Any]) -> str:
+    """The engine's own session settings; the SQL that restores them after each migration.
+
+    If this process dies mid-migration, the server notices within seconds and
+    rolls back, releasing the advisory lock (PostgreSQL 14+; ignored elsewhere).
+    """
+    try:
+        conn.execute(CHECK_INTERVAL)
+    except psycopg.Error:
+        return ""
+    return CHECK_INTERVAL + ";\n"
+
+
+def _lock_held_sql(key: int) -> str:
+    """A query that is true while this session holds the run's advisory lock on ``key``."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    high, low = unsigned >> 32, unsigned & 0xFFFFFFFF
+    return (
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+        f"AND pid = pg_backend_pid() AND classid = {high} AND objid = {low} AND objsubid = 1)"
+    )
 
 
 def _acquire(conn: psycopg.Connection[Any], key: int, options: Options) -> None:
@@ -233,17 +317,19 @@ def _release(conn: psycopg.Connection[Any], key: int) -> None:
 
 
 def _migrate_locked(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, after: str
 ) -> Result:
+    tool = _tool(conn, migration_set, options)
     history.ensure(conn, options.history_table)
-    if migration_set.drizzle:
-        history.drizzle_ensure(conn)
-    current = plan(conn, migration_set, options)
+    current = _plan(conn, migration_set, options, tool)
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
         raise ProviderError(problem)
 
-    result = Result(latest_version=current.latest_version)
+    result = Result(latest_version=current.latest_version, warnings=list(migration_set.warnings))
+    for warning in current.warnings:
+        logger.warning(warning)
+        result.warnings.append(warning)
     for row in current.missing:
         warning = f"{row.name} was applied but is not in the source (an older revision?)."
         logger.warning(warning)
@@ -251,19 +337,28 @@ def _migrate_locked(
     if current.out_of_order:
         names = ", ".join(m.name for m in current.out_of_order)
         result.warnings.append(f"Applied out of order: {names}.")
-    if current.adopt:
-        _adopt(conn, current.adopt, options)
+    kept = _keep(conn, tool, current, migration_set, options)
+    if current.adopt and tool is not None:
+        _adopt(conn, current.adopt, options, tool.adapter.tool)
         result.adopted = [m.name for m in current.adopt]
+        result.adopted_from = tool.adapter.tool
 
-    runner = _Runner(conn, options)
+    runner = _Runner(conn, options, kept, after=after)
     position = {id(m): i for i, m in enumerate(migration_set.migrations)}
     newest = max((position[id(m)] for m in current.applied if m.version), default=-1)
+    hooks = migration_set.callbacks
+    callbacks.run(conn, hooks, Event.BEFORE_MIGRATE)
     for batch, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
+        if batch is current.seeds:
+            callbacks.run(conn, hooks, Event.AFTER_MIGRATE)
         for m in batch:
             if options.deadline is not None and options.deadline.expired():
                 result.complete = False
                 return result
+            each = hooks if batch is current.pending else ()
+            callbacks.run(conn, each, Event.BEFORE_EACH_MIGRATE)
             target.append(runner.apply(m))
+            callbacks.run(conn, each, Event.AFTER_EACH_MIGRATE)
             logger.info(
                 "Applied %s", m.name, extra={"kind": m.kind.value, "ms": target[-1].milliseconds}
             )
@@ -272,22 +367,83 @@ def _migrate_locked(
     return result
 
 
-def _adopt(conn: psycopg.Connection[Any], migrations: list[Migration], options: Options) -> None:
-    """Record in the history what drizzle-kit already applied, so it is not run again."""
-    rows = [
-        history.insert_sql(options.history_table, m, "drizzle-kit", execution_ms=0)
-        for m in migrations
+def _after_error(conn: psycopg.Connection[Any], hooks: Sequence[Callback]) -> None:
+    """Flyway's afterMigrateError: run, but never hide the failure that fired it."""
+    if not hooks or conn.broken:
+        return
+    try:
+        callbacks.run(conn, hooks, Event.AFTER_MIGRATE_ERROR)
+    except (ProviderError, psycopg.Error):
+        logger.exception("The afterMigrateError callback failed too")
+
+
+def _keep(
+    conn: psycopg.Connection[Any],
+    tool: _Tool | None,
+    current: Plan,
+    migration_set: MigrationSet,
+    options: Options,
+) -> _Tool | None:
+    """Ready the tool's table for writing (None when it is not kept): create it as the tool
+    would, before any migration runs (a migration may GRANT on it), and write there what the
+    history has applied and the tool's table lacks, so the tool would not run it again."""
+    if tool is None or not options.keep_tool_history:
+        return None
+    if not tool.adapter.records or not tool.snapshot.usable:
+        return None
+    tool.snapshot = tool.adapter.ensure(conn, tool.snapshot)
+    known = tool.snapshot.verdict(migration_set.migrations).applied
+    adopted = {id(m) for m in current.adopt}
+    missing = [
+        m for m in current.applied if id(m) not in adopted and tool_history.key(m) not in known
     ]
+    rows = [r for m in missing if (r := tool.adapter.record_sql(m, tool.snapshot)) is not None]
+    if rows:
+        conn.execute(sql.SQL(";\n").join(rows))
+        logger.info(
+            "Recorded %d applied migrations in %s's %s",
+            len(rows),
+            tool.adapter.tool,
+            tool.adapter.table,
+        )
+    return tool
+
+
+def _adopt(
+    conn: psycopg.Connection[Any], migrations: list[Migration], options: Options, by: str
+) -> None:
+    """Record in the history what the folder's tool already applied, so it is not run again."""
+    rows = [history.insert_sql(options.history_table, m, by, execution_ms=0) for m in migrations]
     conn.execute(sql.SQL(";\n").join(rows))
-    logger.info("Adopted %d migrations applied by drizzle-kit", len(migrations))
+    logger.info("Adopted %d migrations applied by %s", len(migrations), by)
+
+
+def _last_value(cursor: psycopg.Cursor[Any]) -> bool:
+    """The one value of the last result of a multi-statement message."""
+    while cursor.nextset():
+        pass
+    row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 class _Runner:
     """Runs one migration at a time on ``conn`` with the options' timeouts and retries."""
 
-    def __init__(self, conn: psycopg.Connection[Any], options: Options) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        options: Options,
+        tool: _Tool | None = None,
+        *,
+        after: str = "SELECT true",
+    ) -> None:
         self.conn = conn
         self.options = options
+        self.tool = tool  # the folder's tool's table, written with each migration
+        # Run after each migration: the session as the engine set it (a file's SET ROLE,
+        # set_config(..., false) or SET statement_timeout = 0 must not reach the next), then
+        # whether the run still holds its lock (a file may call pg_advisory_unlock_all()).
+        self.after = "RESET ALL;\nRESET ROLE;\n" + after
 
     def _settings(self, scope: str) -> str:
         parts = []
@@ -314,31 +470,43 @@ class _Runner:
     def apply(self, m: Migration) -> Applied:
         started = time.monotonic()
         if m.transactional:
-            self._transactional(m)
+            held = self._transactional(m)
         else:
             self._one_by_one(m)
+            held = self._after()
+        if not held:
+            raise ProviderError(
+                f"{m.name} released the run's advisory lock (pg_advisory_unlock_all?); it is "
+                "applied, and the run stopped so that no other run interleaves. Run again."
+            )
         return Applied(m.name, m.version, m.kind, int((time.monotonic() - started) * 1000))
+
+    def _after(self) -> bool:
+        return _last_value(self.conn.execute(self.after.encode()))
 
     # -- one message --------------------------------------------------------
 
     def _records(self, m: Migration, **kwargs: Any) -> str:
         table = self.options.history_table
-        parts = [history.insert_sql(table, m, self.options.applied_by, **kwargs)]
-        if m.drizzle is not None and kwargs.get("success", True):
-            parts.append(history.drizzle_insert_sql(m.drizzle))
+        parts: list[sql.Composable] = [
+            history.insert_sql(table, m, self.options.applied_by, **kwargs)
+        ]
+        if self.tool is not None and kwargs.get("success", True):
+            row = self.tool.adapter.record_sql(m, self.tool.snapshot)
+            if row is not None:
+                parts.append(row)
         return ";\n".join(p.as_string(self.conn) for p in parts)
 
-    def _transactional(self, m: Migration) -> None:
+    def _transactional(self, m: Migration) -> bool:
         prefix = "BEGIN;\n" + self._settings("LOCAL ")
         # A newline first: the file may end in a line comment.
-        message = f"{prefix}{m.script.text}\n;\n{self._records(m)};\nCOMMIT;"
+        message = f"{prefix}{m.script.text}\n;\n{self._records(m)};\nCOMMIT;\n{self.after}"
         attempt = 0
         while True:
             attempt += 1
             started = time.monotonic()
             try:
-                self.conn.execute(message.encode())
-                return
+                return _last_value(self.conn.execute(message.encode()))
             except psycopg.Error as exc:
                 self._rollback()
                 if exc.sqlstate == LOCK_NOT_AVAILABLE and self._backoff(attempt):
@@ -413,6 +581,14 @@ class _Runner:
         try:
             for statement in m.script.statements:
                 self._statement(m, statement.text, statement.start)
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self._rollback()
+                self.conn.execute(self._records(m, success=False, execution_ms=0).encode())
+                raise ProviderError(
+                    f"{m.name} leaves a transaction open (a BEGIN without COMMIT): what followed "
+                    "the BEGIN was rolled back. End it with COMMIT, or let the engine wrap the "
+                    "file in its own transaction."
+                )
             elapsed = int((time.monotonic() - started) * 1000)
             self.conn.execute(self._records(m, execution_ms=elapsed).encode())
         finally:

@@ -7,6 +7,10 @@
 - Delete: ``SUCCESS``, touching nothing (the data goes with the cluster).
 - A direct invocation (no ``RequestType``, an ``Action`` of ``plan``,
   ``status`` or ``migrate``) returns JSON, for CI jobs.
+
+Both build a ``migrator.Migrator`` from the properties and the function's
+settings (read at cold start; one that does not parse fails the request,
+naming the variable).
 """
 
 from __future__ import annotations
@@ -14,18 +18,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from provider.common.boundary import direct_invocation
 from provider.common.custom_resource import CustomResource
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
-from provider.common.logging import get_logger, redact
-from provider.common.responses import shorten
-from provider.migrations import properties, service
+from provider.common.logging import function_logger
+from provider.migrations import migrator, properties, settings
 
-logger = get_logger("aurora-express-migrations")
+logger = function_logger("aurora-express-migrations")
 helper = CustomResource()
-clients = service.Clients()
+clients = migrator.Clients()
 
 ACTIONS = ("plan", "status", "migrate")
+# A direct invocation's own keys, beside the resource's properties.
+DIRECT_KEYS = ("Action", "AppliedBy", "StackName")
 # Kept for answering CloudFormation and releasing the lock after the last migration.
 MARGIN_SECONDS = 60.0
 
@@ -34,6 +40,25 @@ def physical_id(props: properties.MigrationsProperties) -> str:
     """Stable per cluster, database and history table; a change of any is a new resource."""
     where = props.cluster_identifier or f"{props.endpoint}:{props.port or 5432}"
     return f"{where}/{props.database}/{props.history_table}"
+
+
+def build(
+    props: properties.MigrationsProperties,
+    *,
+    applied_by: str,
+    deadline: Deadline | None,
+    direct_stack: str | None = None,
+    direct: bool = False,
+) -> migrator.Migrator:
+    return migrator.for_resource(
+        props,
+        settings.current(),
+        clients,
+        applied_by=applied_by,
+        deadline=deadline,
+        stack=direct_stack,
+        direct=direct,
+    )
 
 
 def applied_by_cloudformation(event: dict[str, Any]) -> str:
@@ -59,14 +84,8 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
     )
     props = properties.parse(event.get("ResourceProperties", {}))
     deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
-    result, _ = service.run(
-        props,
-        "migrate",
-        applied_by=applied_by_cloudformation(event),
-        clients=clients,
-        deadline=deadline,
-    )
-    assert result is not None  # migrate always returns one
+    applied_by = applied_by_cloudformation(event)
+    result = build(props, applied_by=applied_by, deadline=deadline).migrate().result
     # Counts add up over the polls of one request (crhelper carries Data along).
     helper.Data.update(
         {
@@ -88,31 +107,35 @@ def delete(event: dict[str, Any], context: Any) -> str:
     return str(event.get("PhysicalResourceId") or event.get("LogicalResourceId") or "none")
 
 
+def answer(run: migrator.Migrator, action: str) -> dict[str, Any]:
+    """The JSON of ``action`` (plan, status or migrate), the direct invocation's contract."""
+    if action == "plan":
+        return run.plan().as_json()
+    if action == "status":
+        return run.status().as_json()
+    return run.migrate().as_json()
+
+
+@direct_invocation
 def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """``{"Action": ..., <properties>}`` -> JSON; failures are JSON too, never a stack trace."""
+    """``{"Action": ..., <properties>}`` -> JSON; failures are JSON too (``direct_invocation``)."""
     action = str(event.get("Action", "")).lower()
+    if action not in ACTIONS:
+        raise ProviderError("Action must be plan, status or migrate.")
     request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
-    try:
-        if action not in ACTIONS:
-            raise ProviderError("Action must be plan, status or migrate.")
-        raw = {k: v for k, v in event.items() if k not in ("Action", "AppliedBy")}
-        props = properties.parse(raw)
-        applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
-        deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
-        _, body = service.run(
-            props, action, applied_by=applied_by, clients=clients, deadline=deadline
-        )
-    except ProviderError as exc:
-        logger.warning("Direct %s failed: %s", action or "invocation", exc.reason)
-        return {"Action": action, "Status": "FAILED", "Reason": shorten(redact(exc.reason))}
-    except Exception as exc:
-        logger.exception("Unexpected error")
-        return {
-            "Action": action,
-            "Status": "FAILED",
-            "Reason": f"Internal error ({type(exc).__name__}); see the function's log.",
-        }
-    return {"Action": action, "Status": "SUCCESS", **body}
+    raw = {k: v for k, v in event.items() if k not in DIRECT_KEYS}
+    props = properties.parse(raw)
+    applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
+    deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
+    stack = event.get("StackName")
+    run = build(
+        props,
+        applied_by=applied_by,
+        deadline=deadline,
+        direct_stack=str(stack) if stack else None,
+        direct=True,
+    )
+    return answer(run, action)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The history table, and drizzle's ``drizzle.__drizzle_migrations`` beside it.
+"""The history table (the tools' own tables are ``tool_history``'s).
 
 One row per application (an audit log, as Flyway keeps): a repeatable or a
 seed applied three times has three rows; the newest row of an identity
@@ -21,11 +21,9 @@ import psycopg
 from psycopg import sql
 
 from provider.common.errors import InvalidProperty
-from provider.migrations.model import DrizzleMeta, Kind, Migration
+from provider.migrations.model import Kind, Migration
 
 DEFAULT_TABLE = "aurora_express.schema_migrations"
-DRIZZLE_SCHEMA = "drizzle"
-DRIZZLE_TABLE = "__drizzle_migrations"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
 
@@ -88,6 +86,10 @@ def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     )
 
 
+# pg_advisory_xact_lock key for creating history schemas and tables ("aurora-ex" in ASCII).
+SETUP_LOCK_KEY = 0x6175726F72612D65
+
+
 def ensure(conn: psycopg.Connection[Any], table: TableName) -> None:
     """Create the history table (and its schema) unless they exist.
 
@@ -96,9 +98,15 @@ def ensure(conn: psycopg.Connection[Any], table: TableName) -> None:
     """
     if exists(conn, table):
         return
-    if not _schema_exists(conn, table.schema):
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema)))
-    conn.execute(create_sql(table))
+    # Two runs with other history tables (other lock keys) in one new schema would race on
+    # CREATE SCHEMA (a unique violation in pg_namespace): creating is serialized per database.
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK_KEY,))
+        if not _schema_exists(conn, table.schema):
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema))
+            )
+        conn.execute(create_sql(table))
 
 
 def create_sql(table: TableName) -> sql.Composed:
@@ -172,57 +180,4 @@ def insert_sql(
         elapsed,
         sql.Literal(applied_by),
         sql.Literal(success),
-    )
-
-
-# -- drizzle's own table ---------------------------------------------------
-
-
-def drizzle_ensure(conn: psycopg.Connection[Any]) -> None:
-    """drizzle-kit's table, exactly as its migrator creates it, unless it exists."""
-    if _drizzle_exists(conn):
-        return
-    if not _schema_exists(conn, DRIZZLE_SCHEMA):
-        conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(DRIZZLE_SCHEMA))
-        )
-    conn.execute(
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (id SERIAL PRIMARY KEY, hash text NOT NULL,"
-            " created_at bigint)"
-        ).format(sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE))
-    )
-
-
-def _drizzle_exists(conn: psycopg.Connection[Any]) -> bool:
-    found = conn.execute(
-        "SELECT to_regclass(%s) IS NOT NULL", (f'"{DRIZZLE_SCHEMA}"."{DRIZZLE_TABLE}"',)
-    ).fetchone()
-    return bool(found and found[0])
-
-
-@dataclass(frozen=True)
-class DrizzleRow:
-    hash: str
-    created_at: int | None
-
-
-def drizzle_read(conn: psycopg.Connection[Any]) -> list[DrizzleRow]:
-    if not _drizzle_exists(conn):
-        return []
-    query = sql.SQL("SELECT hash, created_at FROM {} ORDER BY id").format(
-        sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE)
-    )
-    return [
-        DrizzleRow(r[0], int(r[1]) if r[1] is not None else None)
-        for r in conn.execute(query).fetchall()
-    ]
-
-
-def drizzle_insert_sql(meta: DrizzleMeta) -> sql.Composed:
-    """The row drizzle-kit writes for a migration it applied: its hash and journal ``when``."""
-    return sql.SQL("INSERT INTO {} (hash, created_at) VALUES ({}, {})").format(
-        sql.Identifier(DRIZZLE_SCHEMA, DRIZZLE_TABLE),
-        sql.Literal(meta.hash),
-        sql.Literal(meta.created_at),
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 
@@ -21,7 +22,11 @@ def normalize_newlines(text: str) -> str:
 
 
 def checksum(text: str) -> str:
-    """sha256 of ``text`` with line endings normalized (a CRLF checkout is no change)."""
+    """sha256 of ``text`` with line endings normalized (a CRLF checkout is no change).
+
+    Only the checksum is line-ending-insensitive: the text that runs keeps its
+    CR/LF as written (a CR inside a string literal is data).
+    """
     return hashlib.sha256(normalize_newlines(text).encode()).hexdigest()
 
 
@@ -34,6 +39,28 @@ class DrizzleMeta:
 
 
 @dataclass(frozen=True)
+class ToolMeta:
+    """What the folder's own tool knows a migration by, for that tool's history table.
+
+    ``layout`` is the layout's name; ``version``, ``description`` and
+    ``script`` are as the tool writes them (Flyway's script path, Prisma's
+    folder name, Liquibase's logical file path, sqitch's change name);
+    ``raw`` is the file's bytes (the tools that hash the file hash these);
+    ``text``, when set, is the text as the tool itself assembles it (a
+    Liquibase changeset's SQL lines); ``extra`` holds the rest (Liquibase's
+    ``id``/``author``, sqitch's ``change_id``/``project``/``planner``...).
+    """
+
+    layout: str
+    version: str | None = None
+    description: str = ""
+    script: str = ""
+    raw: bytes = b""
+    text: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Migration:
     """One migration or seed, ready to run.
 
@@ -41,7 +68,11 @@ class Migration:
     ``version`` is the canonical version (None for repeatables and seeds);
     ``sql`` is what runs, ``line_offset`` the lines of the file before it (so
     an error's line is the file's line); ``declared_no_transaction`` is set by
-    the contract's directive or dbmate's ``transaction:false``.
+    the contract's directive or the tool's own (dbmate's ``transaction:false``,
+    goose's ``NO TRANSACTION``, ...). ``checksum_text``, when set, is what the
+    checksum covers instead of ``sql`` (Flyway's text before its placeholders
+    are replaced, so a new placeholder value is no change); ``run_always``
+    makes a repeatable run on every run (Liquibase's ``runAlways``).
     """
 
     name: str
@@ -51,10 +82,13 @@ class Migration:
     line_offset: int = 0
     declared_no_transaction: bool = False
     drizzle: DrizzleMeta | None = None
+    tool: ToolMeta | None = None
+    checksum_text: str | None = None
+    run_always: bool = False
 
     @cached_property
     def checksum(self) -> str:
-        return checksum(self.sql)
+        return checksum(self.sql if self.checksum_text is None else self.checksum_text)
 
     @cached_property
     def script(self) -> statements.Script:

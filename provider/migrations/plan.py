@@ -8,11 +8,12 @@ No I/O here, so every rule is tested on in-memory data:
   stack was rolled back to an older revision);
 - a pending versioned migration placed before an applied one is *out of
   order*: the run stops unless ``allow_out_of_order``;
-- repeatables run when new or changed; seeds per ``SeedMode``;
-- a drizzle migration that drizzle-kit already applied (its ``created_at``
-  is at or before drizzle's newest, drizzle's own rule) is *adopted* into the
-  history instead of run again; one whose hash differs from drizzle's row is
-  *changed*.
+- repeatables run when new or changed (or always, for Liquibase's
+  ``runAlways``), in the source's order; seeds per ``SeedMode``;
+- a migration that the folder's own tool already applied (its verdict,
+  ``tool_history``) is *adopted* into the history instead of run again; one
+  whose checksum differs from the tool's row is *changed*; a tool history
+  that says no run may go on (a dirty or failed migration) stops the run.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from provider.migrations.history import DrizzleRow, Row, latest_by_identity
+from provider.migrations.history import Row, latest_by_identity
 from provider.migrations.model import Kind, Migration
+from provider.migrations.tool_history.base import Verdict, key
 
 
 class SeedMode(StrEnum):
@@ -42,15 +44,22 @@ class Plan:
     out_of_order: list[Migration] = field(default_factory=list)
     adopt: list[Migration] = field(default_factory=list)
     latest_version: str | None = None
+    tool: str | None = None  # the folder's tool whose history was read
+    tool_problem: str | None = None
+    tool_changed: list[Migration] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def blocking_problem(self, *, allow_out_of_order: bool) -> str | None:
         """The reason the run must stop before applying anything, or None."""
+        if self.tool_problem:
+            return self.tool_problem
         if self.changed:
             first = self.changed[0]
             more = f" (and {len(self.changed) - 1} more)" if len(self.changed) > 1 else ""
+            by = f" by {self.tool}" if self.tool and first in self.tool_changed else ""
             return (
-                f"{first.name} was changed after it was applied{more}; restore it and add a new "
-                "migration instead."
+                f"{first.name} was changed after it was applied{by}{more}; restore it and add a "
+                "new migration instead."
             )
         if self.out_of_order and not allow_out_of_order:
             first = self.out_of_order[0]
@@ -68,7 +77,8 @@ class Plan:
             "changed": [_describe(m) for m in self.changed],
             "missing": [r.name for r in self.missing],
             "outOfOrder": [m.name for m in self.out_of_order],
-            "adoptFromDrizzle": [m.name for m in self.adopt],
+            "adopt": [m.name for m in self.adopt],
+            "adoptFrom": self.tool if self.adopt else None,
             "latestVersion": self.latest_version,
         }
 
@@ -88,12 +98,19 @@ def make_plan(
     rows: Sequence[Row],
     *,
     seed_mode: SeedMode = SeedMode.ON_CHANGE,
-    drizzle_rows: Sequence[DrizzleRow] = (),
+    tool: Verdict | None = None,
 ) -> Plan:
+    """``tool``: what the folder's own tool's history says (adopted, changed, problem)."""
     latest = latest_by_identity(list(rows))
     plan = Plan()
+    verdict = tool or Verdict()
+    if tool is not None:
+        plan.tool = tool.tool
+        plan.tool_problem = tool.problem
+        plan.tool_changed = list(tool.changed)
+        plan.changed.extend(tool.changed)
+        plan.warnings.extend(tool.warnings)
     versioned = [m for m in migrations if m.kind is Kind.VERSIONED]
-    drizzle_applied = _drizzle_applied(versioned, drizzle_rows, plan)
 
     applied_ids: set[int] = set()
     last_applied_index = -1
@@ -105,7 +122,7 @@ def make_plan(
             plan.applied.append(m)
             if row.checksum != m.checksum:
                 plan.changed.append(m)
-        elif id(m) in drizzle_applied:
+        elif key(m) in verdict.applied:
             last_applied_index = index
             applied_ids.add(id(m))
             plan.applied.append(m)
@@ -118,13 +135,11 @@ def make_plan(
         if index < last_applied_index:
             plan.out_of_order.append(m)
 
-    for m in migrations:
-        if m.kind is Kind.REPEATABLE:
-            row = latest.get((Kind.REPEATABLE, m.identity))
-            if row is None or not row.success or row.checksum != m.checksum:
-                plan.pending.append(m)
-            else:
-                plan.applied.append(m)
+    _repeatables(plan, migrations, latest, verdict)
+    # In the source's order: Flyway lists its repeatables last; a Liquibase
+    # runOnChange changeset runs where it stands in its file.
+    order = {id(m): i for i, m in enumerate(migrations)}
+    plan.pending.sort(key=lambda m: order[id(m)])
 
     known = {(m.kind, m.identity) for m in migrations}
     plan.missing = [
@@ -148,24 +163,24 @@ def _seed_due(m: Migration, row: Row | None, rows: Sequence[Row], mode: SeedMode
     return row is None or not row.success or row.checksum != m.checksum
 
 
-def _drizzle_applied(
-    versioned: list[Migration], drizzle_rows: Sequence[DrizzleRow], plan: Plan
-) -> set[int]:
-    """Ids of what drizzle-kit's rule counts as applied; a hash mismatch is ``changed``."""
-    stamps = [r.created_at for r in drizzle_rows if r.created_at is not None]
-    if not stamps:
-        return set()
-    newest = max(stamps)
-    by_stamp: dict[int, set[str]] = {}
-    for r in drizzle_rows:
-        if r.created_at is not None:
-            by_stamp.setdefault(r.created_at, set()).add(r.hash)
-    applied: set[int] = set()
-    for m in versioned:
-        if m.drizzle is None or m.drizzle.created_at > newest:
+def _repeatables(
+    plan: Plan,
+    migrations: Sequence[Migration],
+    latest: dict[tuple[Kind, str], Row],
+    verdict: Verdict,
+) -> None:
+    """A repeatable runs when new or changed (``run_always``: every run), unless the tool
+    applied this very text."""
+    for m in migrations:
+        if m.kind is not Kind.REPEATABLE:
             continue
-        applied.add(id(m))
-        hashes = by_stamp.get(m.drizzle.created_at)
-        if hashes and m.drizzle.hash not in hashes:
-            plan.changed.append(m)
-    return applied
+        row = latest.get((Kind.REPEATABLE, m.identity))
+        if m.run_always:
+            plan.pending.append(m)
+        elif row is not None and row.success and row.checksum == m.checksum:
+            plan.applied.append(m)
+        elif key(m) in verdict.applied:
+            plan.applied.append(m)
+            plan.adopt.append(m)
+        else:
+            plan.pending.append(m)

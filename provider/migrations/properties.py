@@ -26,18 +26,20 @@ EXPECTED = {
     "ClusterIdentifier": "a cluster identifier",
     "Endpoint": "a host name",
     "Port": "an integer from 1 to 65535",
-    "Database": "a database name of 1 to 63 characters",
+    "Database": "a database name of 1 to 63 bytes",
     "Username": "a user name of 1 to 63 characters",
     "Migrations": "a list of {Name, Sql} objects",
     "Seeds": "a list of {Name, Sql} objects",
     "MigrationsS3Uri": "an s3://bucket/prefix/ or s3://bucket/key.zip URI",
     "SeedsS3Uri": "an s3://bucket/prefix/ or s3://bucket/key.zip URI",
     "Layout": "one of " + ", ".join(layout.value for layout in Layout),
+    "Placeholders": "a map of placeholder name to string value",
     "SeedMode": "one of " + ", ".join(mode.value for mode in SeedMode),
     "HistoryTable": "schema.table",
     "LockTimeoutSeconds": "an integer number of seconds from 1 to 86400",
     "StatementTimeoutSeconds": "an integer number of seconds from 1 to 86400",
     "AllowOutOfOrder": "true or false",
+    "KeepToolHistory": "true or false",
     "Revision": "a string",
 }
 
@@ -51,8 +53,60 @@ class SqlItem(BaseModel):
     sql: str = Field(alias="Sql")
 
 
-class MigrationsProperties(BaseModel):
+class RunProperties(BaseModel):
+    """How a run reads its source and applies it: what the CLI's flags also set.
+
+    The CLI maps ``--layout``, ``--seed-mode``, ``--history-table``,
+    ``--lock-timeout``, ``--statement-timeout``, ``--allow-out-of-order`` and
+    ``--[no-]keep-tool-history`` onto these (``parse_run``), so a value is checked by the same rule
+    wherever it comes from.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    layout: Layout = Field(Layout.AUTO, alias="Layout")
+    seed_mode: SeedMode = Field(SeedMode.ON_CHANGE, alias="SeedMode")
+    history_table: str = Field(DEFAULT_TABLE, alias="HistoryTable")
+    lock_timeout_seconds: int | None = Field(None, alias="LockTimeoutSeconds", ge=1, le=86400)
+    statement_timeout_seconds: int | None = Field(
+        None, alias="StatementTimeoutSeconds", ge=1, le=86400
+    )
+    allow_out_of_order: bool = Field(False, alias="AllowOutOfOrder")
+    # Also keep the layout's own tool's history table (created if missing, a row per migration).
+    keep_tool_history: bool = Field(True, alias="KeepToolHistory")
+    # Flyway's ${name} values (the CLI's --placeholder NAME=VALUE).
+    placeholders: dict[str, str] | None = Field(None, alias="Placeholders")
+
+    @model_validator(mode="after")
+    def _table_parses(self) -> Self:
+        TableName.parse(self.history_table)
+        _check_placeholders(self.placeholders)
+        return self
+
+    @property
+    def table(self) -> TableName:
+        return TableName.parse(self.history_table)
+
+
+# Databases RDS keeps for itself or PostgreSQL's templates: never created, never migrated.
+RESERVED_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
+NAME_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes: a longer name is cut, not refused
+
+
+def database_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the migrated database, or None (one rule: property and CLI)."""
+    if not name or "\x00" in name:
+        return "must be a database name of 1 to 63 bytes"
+    if len(name.encode()) > NAME_BYTES:
+        # PostgreSQL would create it cut to 63 bytes, then find no database by the full name.
+        return f"must be at most {NAME_BYTES} bytes in UTF-8, not {len(name.encode())}"
+    if name in RESERVED_DATABASES:
+        return f"{name} is reserved (template databases, rdsadmin); name the application's own"
+    return None
+
+
+class MigrationsProperties(RunProperties):
+    """Every property of ``Custom::AuroraExpressMigrations``: the run's, the target, the sources."""
 
     service_token: str | None = Field(None, alias="ServiceToken")
     # CloudFormation's own property, passed through to the provider; accepted, unused here.
@@ -64,20 +118,14 @@ class MigrationsProperties(BaseModel):
     username: str = Field("postgres", alias="Username", pattern=_IDENTIFIER.pattern)
     migrations: list[SqlItem] | None = Field(None, alias="Migrations")
     migrations_s3_uri: str | None = Field(None, alias="MigrationsS3Uri", pattern=r"^s3://")
-    layout: Layout = Field(Layout.AUTO, alias="Layout")
     seeds: list[SqlItem] | None = Field(None, alias="Seeds")
     seeds_s3_uri: str | None = Field(None, alias="SeedsS3Uri", pattern=r"^s3://")
-    seed_mode: SeedMode = Field(SeedMode.ON_CHANGE, alias="SeedMode")
-    history_table: str = Field(DEFAULT_TABLE, alias="HistoryTable")
-    lock_timeout_seconds: int | None = Field(None, alias="LockTimeoutSeconds", ge=1, le=86400)
-    statement_timeout_seconds: int | None = Field(
-        None, alias="StatementTimeoutSeconds", ge=1, le=86400
-    )
-    allow_out_of_order: bool = Field(False, alias="AllowOutOfOrder")
     revision: str | None = Field(None, alias="Revision")
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Self:
+        if problem := database_problem(self.database):
+            raise InvalidProperty("Database", problem)
         if not self.cluster_identifier and not self.endpoint:
             raise InvalidProperty(
                 "ClusterIdentifier", "one of ClusterIdentifier or Endpoint is required"
@@ -86,12 +134,21 @@ class MigrationsProperties(BaseModel):
             raise InvalidProperty("MigrationsS3Uri", "give Migrations or MigrationsS3Uri, not both")
         if self.seeds is not None and self.seeds_s3_uri:
             raise InvalidProperty("SeedsS3Uri", "give Seeds or SeedsS3Uri, not both")
-        TableName.parse(self.history_table)
         return self
 
-    @property
-    def table(self) -> TableName:
-        return TableName.parse(self.history_table)
+
+def _check_placeholders(placeholders: dict[str, str] | None) -> None:
+    """Names as Flyway reads them between ``${`` and ``}``: case-insensitive, so once each."""
+    seen: dict[str, str] = {}
+    for name in placeholders or {}:
+        if not name or "}" in name or "${" in name:
+            raise InvalidProperty("Placeholders", f"{name!r} is not a placeholder name")
+        if name.lower() in seen:
+            raise InvalidProperty(
+                "Placeholders",
+                f"{seen[name.lower()]!r} and {name!r} are one placeholder (names ignore case)",
+            )
+        seen[name.lower()] = name
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -103,10 +160,19 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 def parse(raw: Any) -> MigrationsProperties:
     """Validate ``raw`` (a CloudFormation ResourceProperties object)."""
+    return _validate(MigrationsProperties, raw)
+
+
+def parse_run(raw: Any) -> RunProperties:
+    """Validate the run's properties alone (the CLI's flags, by property name)."""
+    return _validate(RunProperties, raw)
+
+
+def _validate[M: RunProperties](model: type[M], raw: Any) -> M:
     if not isinstance(raw, dict):
         raise InvalidProperty("ResourceProperties", "must be an object")
     try:
-        return MigrationsProperties.model_validate(raw)
+        return model.model_validate(raw)
     except InvalidProperty:
         raise
     except ValidationError as exc:

@@ -16,12 +16,27 @@ further at any other. An owned cluster is
   reaper must never make.
 
 Orphan wins over expired when both hold (the stack's absence says more).
+
+An owned cluster whose deletion was asked for (the
+``aurora-express:delete-requested-at`` mark of a Delete that did not wait,
+``WaitForDeletion: false``, or of the reaper's own) and did not finish is an
+**unfinished deletion**, whatever its stack: still ``deleting`` more than an
+hour after the mark (reported: RDS takes no second delete then), or back to
+``available`` or ``failed`` (any status but ``deleting``) more than a grace
+period after it (deleted again when armed). Its owner already chose to delete
+it, so this check comes first.
+
+Tags are not proof: anyone may write them. Before deleting, the reaper asks
+CloudFormation's own record (``Stacks.proves``): the owning stack, deleted or
+not, must list the cluster as the physical id of a ``Custom::AuroraExpress``
+resource under that logical id. A cluster it cannot prove is reported
+(``unproven``), never deleted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from provider.cluster import naming, plan
@@ -30,11 +45,18 @@ from provider.cluster.plan import ClusterState
 # OnDelete as the provider records it on the cluster; absent means Delete.
 ON_DELETE_TAG = naming.ON_DELETE_TAG
 DELETE_COMPLETE = "DELETE_COMPLETE"
+DELETE_REQUESTED_TAG = naming.DELETE_REQUESTED_TAG
+# Express deletes take 5 to 11 minutes: an hour later one still going is stuck.
+STUCK_AFTER = timedelta(hours=1)
+# The mark is written just before DeleteDBCluster, and RDS may refuse a busy cluster for
+# a while: no second delete within this time of the mark.
+RETRY_AFTER = timedelta(minutes=15)
 
 
 class Category(StrEnum):
     EXPIRED = "expired"
     ORPHAN = "orphan"
+    UNFINISHED = "unfinished-deletion"
     KEEP = "keep"
 
 
@@ -45,7 +67,11 @@ class Action(StrEnum):
     RETAIN = "retain"  # OnDelete: Retain
     PROTECTED = "protected"  # DeletionProtection is on
     DELETING = "deleting"  # already on its way out
+    STUCK = "stuck-deleting"  # deleting far longer than RDS takes: reported, for a person
     FAILED = "delete-failed"  # armed, but the Delete was refused (the reason says why)
+    # Doomed, but CloudFormation's record does not show that the provider made it (tags
+    # anyone may write are not proof): reported, never deleted.
+    UNPROVEN = "unproven"
 
 
 @dataclass(frozen=True)
@@ -102,8 +128,36 @@ def same_home(stack_id: str, region: str, account: str) -> bool:
     return len(parts) > 5 and parts[2] == "cloudformation" and parts[3:5] == [region, account]
 
 
+def unfinished_deletion(state: ClusterState, now: datetime) -> str | None:
+    """Why the cluster's requested deletion counts as unfinished, or None (see the docstring)."""
+    text = state.tags.get(DELETE_REQUESTED_TAG)
+    requested = parse_expiry(text) if text is not None else None
+    if requested is None:
+        return None
+    minutes = int((now - requested).total_seconds() // 60)
+    if state.status == plan.DELETING:
+        if now - requested <= STUCK_AFTER:
+            return None
+        return f"still deleting {minutes} min after its deletion was requested at {text}"
+    if now - requested <= RETRY_AFTER:
+        return None
+    return (
+        f"its deletion, requested at {text} ({minutes} min ago), did not finish: "
+        f"it is {state.status}"
+    )
+
+
 def categorize(state: ClusterState, stack: StackLookup, now: datetime) -> tuple[Category, str]:
     """(category, reason) for an owned cluster, given its stack lookup and the time."""
+    unfinished = unfinished_deletion(state, now)
+    if unfinished is not None:
+        return Category.UNFINISHED, unfinished
+    return _by_stack_and_expiry(state, stack, now)
+
+
+def _by_stack_and_expiry(
+    state: ClusterState, stack: StackLookup, now: datetime
+) -> tuple[Category, str]:
     if stack.exists is False or stack.status == DELETE_COMPLETE:
         return Category.ORPHAN, (
             f"its stack is {stack.status}" if stack.status else f"its stack {stack.detail}"
@@ -128,6 +182,8 @@ def action_for(category: Category, state: ClusterState, armed: bool) -> Action:
     """What to do: the provider's own Delete rules (OnDelete, deletion protection) apply."""
     if category is Category.KEEP:
         return Action.NONE
+    if category is Category.UNFINISHED and state.status == plan.DELETING:
+        return Action.STUCK
     if state.status == plan.DELETING:
         return Action.DELETING
     if state.tags.get(ON_DELETE_TAG) == "Retain":

@@ -1,7 +1,7 @@
 """How a run is told: one log record per owned cluster, one summary line, a metric per category.
 
-The metrics (``ExpiredClusters``, ``OrphanClusters``, ``KeptClusters``,
-and ``DeletedClusters`` for deletions started) go out as CloudWatch
+The metrics (``ExpiredClusters``, ``OrphanClusters``, ``UnfinishedDeletions``,
+``KeptClusters``, and ``DeletedClusters`` for deletions started) go out as CloudWatch
 embedded metric format through Powertools, zeros included, so an alarm on
 ``OrphanClusters > 0`` sees every run.
 """
@@ -20,6 +20,7 @@ from provider.reaper.sweep import Report
 METRIC_NAMES = {
     Category.EXPIRED: "ExpiredClusters",
     Category.ORPHAN: "OrphanClusters",
+    Category.UNFINISHED: "UnfinishedDeletions",
     Category.KEEP: "KeptClusters",
 }
 DELETED_METRIC = "DeletedClusters"

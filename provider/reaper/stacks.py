@@ -1,4 +1,5 @@
-"""The reaper's only CloudFormation call: what became of a cluster's owning stack.
+"""The reaper's CloudFormation calls: what became of a cluster's owning stack, and
+whether that stack's record shows the provider made the cluster.
 
 ``DescribeStacks`` by stack id (an ARN) also finds deleted stacks, as
 ``DELETE_COMPLETE``, for 90 days; after that, or for a stack that never
@@ -17,6 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from provider.reaper.classify import GONE, StackLookup
 
+# How a template may declare the provider's cluster resource.
+CLUSTER_TYPES = frozenset({"Custom::AuroraExpress", "AWS::CloudFormation::CustomResource"})
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, read_timeout=20)
 
 
@@ -50,3 +53,20 @@ class StackDirectory:
         if not stacks:
             return GONE
         return StackLookup(exists=True, status=str(stacks[0].get("StackStatus", "")))
+
+    def proves(self, stack_id: str, logical_id: str, cluster: str) -> bool:
+        """Whether the stack's record (kept 90 days after a delete) names ``cluster`` as the
+        physical id of its ``logical_id``, a cluster resource. Any doubt is False."""
+        try:
+            found = (
+                self._cfn.describe_stack_resources(
+                    StackName=stack_id, LogicalResourceId=logical_id
+                ).get("StackResources")
+                or []
+            )
+        except (ClientError, BotoCoreError):
+            return False
+        return any(
+            r.get("PhysicalResourceId") == cluster and r.get("ResourceType") in CLUSTER_TYPES
+            for r in found
+        )

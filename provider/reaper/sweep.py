@@ -1,17 +1,17 @@
 """One reaper run: list, look up, judge (``classify``), act, and say what was found.
 
 The clusters come from one listing of the region; each owning stack is
-looked up once. Armed, an expired or orphaned cluster is deleted by the
-provider's own Delete (``lifecycle.delete``: instances first, the final
-snapshot of ``OnDelete: Snapshot``, deletion protection respected, the
-ownership tags checked again just before), started and not waited for: RDS
-takes minutes, and the next run finds it ``deleting`` or gone.
+looked up once. Armed, an expired or orphaned cluster, or one whose deletion
+did not finish, is deleted by the provider's own Delete (``lifecycle.delete``:
+instances first, the final snapshot of ``OnDelete: Snapshot``, deletion
+protection respected, the ownership tags checked again just before), started
+and not waited for, as ``WaitForDeletion: false`` does (the deletion is
+marked): RDS takes minutes, and the next run finds it ``deleting`` or gone.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +36,7 @@ from provider.reaper.classify import (
     owner_of,
     same_home,
 )
+from provider.reaper.settings import ReaperSettings
 
 Deleter = Callable[[ClusterState, Owner], None]
 
@@ -43,22 +44,24 @@ Deleter = Callable[[ClusterState, Owner], None]
 class Stacks(Protocol):
     def lookup(self, stack_id: str) -> StackLookup: ...
 
+    def proves(self, stack_id: str, logical_id: str, cluster: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the reaper runs and whether it may delete (``REAPER_ARMED=true``)."""
+    """Where the reaper runs and whether it may delete."""
 
     armed: bool
     region: str
     account: str
 
     @classmethod
-    def from_env(cls, function_arn: str, environ: dict[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+    def for_function(cls, function_arn: str, reaper: ReaperSettings) -> Settings:
+        """From the function's ARN (region, account) and its settings (``REAPER_ARMED``)."""
         parts = function_arn.split(":")
         return cls(
-            armed=env.get("REAPER_ARMED", "false").strip().lower() == "true",
-            region=parts[3] if len(parts) > 4 else env.get("AWS_REGION", ""),
+            armed=reaper.armed,
+            region=parts[3] if len(parts) > 4 else reaper.region,
             account=parts[4] if len(parts) > 4 else "",
         )
 
@@ -103,7 +106,12 @@ def provider_delete(api: ClusterApi, now: float) -> Deleter:
             logical_id=owner.logical_id,
             request_id=f"aurora-express-reaper-{uuid.uuid4()}",
             physical_id=state.identifier,
-            raw_properties={"OnDelete": state.tags.get(ON_DELETE_TAG, "Delete")},
+            # Not waiting, as a stack Delete with WaitForDeletion false: the deletion is
+            # marked, so a later run finds it again if it never finishes.
+            raw_properties={
+                "OnDelete": state.tags.get(ON_DELETE_TAG, "Delete"),
+                "WaitForDeletion": "false",
+            },
             raw_old_properties=None,
             is_poll=False,
             started_at=now,
@@ -135,6 +143,13 @@ def run(
         else:
             stack = StackLookup(exists=None, detail="stack in another region or account")
         verdict = judge(state, owner, stack, now, armed=settings.armed)
+        doomed = verdict.action in (Action.DELETE, Action.WOULD_DELETE)
+        if doomed and not stacks.proves(owner.stack_id, owner.logical_id, state.identifier):
+            verdict = dataclasses.replace(
+                verdict,
+                action=Action.UNPROVEN,
+                reason=f"{verdict.reason}; its stack's record does not show the provider made it",
+            )
         if verdict.action is Action.DELETE:
             try:
                 delete(state, owner)

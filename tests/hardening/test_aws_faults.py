@@ -10,8 +10,8 @@ import pytest
 from aurora_express.local.moto_express import ExpressSemantics
 from aurora_express.local.simulator import LifecycleSimulator, SimulationResult
 from provider.cluster import naming
-from tests.hardening.conftest import clusters, instances
 from tests.hardening.faults import RdsFaults
+from tests.support.aws import clusters, instances
 
 LAMBDA_SECONDS = 3.0  # about one second of waiting per invocation: forces polling
 

@@ -16,24 +16,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import psycopg
 import pytest
 import time_machine
+from moto import mock_aws
 from psycopg import sql
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event, stack_id
+from aurora_express.local import moto_stacks
+from aurora_express.local.cfn_local import LambdaContext, ResponseCollector, request_event
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from provider.common.errors import ProviderError
-from provider.migrations import engine, handler, layouts, service
+from provider.migrations import engine, handler, layouts, migrator
 from provider.migrations.engine import MigrationSet, Options
 from provider.migrations.sources import SourceFiles
-from tests.hardening.conftest import USER, connect, keep_output, start_server
+from tests.support.paths import ROOT
+from tests.support.postgres import USER, connect, start_server
+from tests.support.secret_scan import keep_output
 
-ROOT = Path(__file__).resolve().parents[2]
 Conn = psycopg.Connection[Any]
 SLOW = "SELECT pg_sleep(60) WHERE current_setting('app.slow', true) = 'on';\n"
 
@@ -116,7 +118,7 @@ def lambda_props(
     """The migrations function's view: TLS to the test CA, the IAM token at the frozen time."""
     monkeypatch.setenv("DB_SSLROOTCERT", str(pg.ca_path))
     monkeypatch.delenv("DB_SSLMODE", raising=False)
-    monkeypatch.setattr(handler, "clients", service.Clients(rds=boto3.client("rds")))
+    monkeypatch.setattr(handler, "clients", migrator.Clients(rds=boto3.client("rds")))
     with time_machine.travel(FROZEN_AT, tick=False):
         yield {"Endpoint": pg.host, "Port": pg.port, "Username": USER, "Database": db}
 
@@ -124,18 +126,28 @@ def lambda_props(
 def cloudformation(
     cfn: ResponseCollector, request_type: str, props: dict[str, Any], key: str
 ) -> dict[str, Any]:
-    event = request_event(
-        request_type,
-        "Custom::AuroraExpressMigrations",
-        props,
-        response_url=cfn.url(key),
-        service_token="arn:aws:lambda:us-east-1:123456789012:function:migrations",
-        stack=stack_id("app"),
-        logical_id="Schema",
-        physical_id=None if request_type == "Create" else "schema",
-        old_properties=props if request_type == "Update" else None,
-    )
-    handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
+    physical_id = None if request_type == "Create" else "schema"
+    with mock_aws():  # CloudFormation, which the request is confirmed with
+        stack = moto_stacks.stack_named(boto3.client("cloudformation"), "app")
+        moto_stacks.declare(
+            stack,
+            "Schema",
+            "Custom::AuroraExpressMigrations",
+            physical_id,
+            stack_status=f"{request_type.upper()}_IN_PROGRESS",
+        )
+        event = request_event(
+            request_type,
+            "Custom::AuroraExpressMigrations",
+            props,
+            response_url=cfn.url(key),
+            service_token="arn:aws:lambda:us-east-1:123456789012:function:migrations",
+            stack=stack,
+            logical_id="Schema",
+            physical_id=physical_id,
+            old_properties=props if request_type == "Update" else None,
+        )
+        handler.handler(event, LambdaContext(function_name="aurora-express-migrations"))
     answer = cfn.wait(key, timeout=60)
     assert answer is not None, "CloudFormation was never answered"
     return answer.body
@@ -186,7 +198,7 @@ def test_a_run_started_while_the_server_restarts_connects_when_it_is_back_and_co
     try:
         db = own.create_database()
         monkeypatch.setenv("DB_SSLROOTCERT", str(own.ca_path))
-        monkeypatch.setattr(handler, "clients", service.Clients(rds=boto3.client("rds")))
+        monkeypatch.setattr(handler, "clients", migrator.Clients(rds=boto3.client("rds")))
         files = migrations(3)
         props = {"Endpoint": own.host, "Port": own.port, "Username": USER, "Database": db}
         restart = threading.Thread(target=own.restart, kwargs={"down_seconds": 2.0})

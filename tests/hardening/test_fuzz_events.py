@@ -30,7 +30,7 @@ from aurora_express.local.moto_express import express_semantics
 from provider.cluster import handler as cluster_handler
 from provider.common.responses import MAX_BODY_BYTES
 from provider.migrations import handler as migrations_handler
-from provider.migrations import service
+from provider.migrations import migrator
 
 CLUSTER_EXAMPLES = 1000
 MIGRATIONS_EXAMPLES = 1000
@@ -126,7 +126,7 @@ migrations_fields: dict[str, st.SearchStrategy[Any]] = {
     "Username": either("postgres", "migrator"),
     "Migrations": sql_items | junk,
     "MigrationsS3Uri": either("s3://missing-bucket/app/", "https://x", "s3://b/k.zip"),
-    "Layout": either("auto", "flyway", "drizzle", "dbmate", "golang-migrate", "plain", "liquibase"),
+    "Layout": either("auto", "flyway", "drizzle", "dbmate", "golang-migrate", "plain", "alembic"),
     "Seeds": sql_items | junk,
     "SeedsS3Uri": either("s3://missing-bucket/seeds/"),
     "SeedMode": either("OnChange", "Always", "Once", "Never"),
@@ -242,7 +242,7 @@ def closed_port() -> int:
 def fuzz_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AURORA_EXPRESS_POLL_SECONDS", "0.01")
     monkeypatch.setenv("AURORA_EXPRESS_RETRY_SECONDS", "0.05")
-    monkeypatch.setattr(migrations_handler, "clients", service.Clients())
+    monkeypatch.setattr(migrations_handler, "clients", migrator.Clients())
     with (
         stamina.set_testing(True, attempts=1),  # one connection attempt, no backoff
         moto.mock_aws(),

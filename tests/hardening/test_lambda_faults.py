@@ -20,7 +20,8 @@ from aurora_express.local.simulator import (
 )
 from provider.cluster import handler as cluster_handler
 from provider.cluster import naming
-from tests.hardening.conftest import ACCOUNT, REGION, clusters, instances, lambda_environment, tags
+from tests.support.aws import ACCOUNT, REGION, clusters, instances, tags
+from tests.support.cfn import lambda_environment
 
 LAMBDA_SECONDS = 3.0  # about one second of waiting per invocation: forces polling
 

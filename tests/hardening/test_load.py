@@ -20,7 +20,8 @@ from aurora_express.local.simulator import (
     SimulationResult,
     ensure_placeholder_function,
 )
-from tests.hardening.conftest import REGION, lambda_environment
+from tests.support.aws import REGION
+from tests.support.cfn import lambda_environment
 
 STACKS = 50
 FUNCTION = "aurora-express-cluster"

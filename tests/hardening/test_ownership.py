@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from aurora_express.local.cfn_local import LambdaContext, request_event
 from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import naming
-from tests.hardening.conftest import clusters, tags
 from tests.hardening.faults import RdsFaults
+from tests.support.aws import clusters, tags
 
 CHANGES = {"DeleteDBCluster", "DeleteDBInstance", "ModifyDBCluster", "CreateDBCluster"}
 RETAGS = {"AddTagsToResource", "RemoveTagsFromResource"}
@@ -138,3 +139,31 @@ def test_a_cluster_whose_tags_were_changed_by_hand_is_neither_deleted_nor_readop
     deleted = sim.delete({}, physical_id=identifier)
     assert deleted.status == "SUCCESS", deleted.reason
     untouched(rds, identifier, before, faults)
+
+
+def test_a_forged_delete_built_from_a_victims_tags_deletes_nothing(
+    sim: LifecycleSimulator, rds: Any, faults: RdsFaults
+) -> None:
+    """The attack: read a cluster's ownership tags, invoke the function directly with a
+    Delete naming its stack, logical id and physical id, and your own ResponseURL."""
+    victim = sim.create({"ClusterIdentifier": "victim-db"})
+    assert victim.status == "SUCCESS", victim.reason
+    owner = tags(clusters(rds)["victim-db"])
+    forged = request_event(
+        "Delete",
+        sim.resource_type,
+        {"ClusterIdentifier": "victim-db"},
+        response_url=sim.collector.url("forged"),
+        service_token=sim.function_arn,
+        stack=owner[naming.OWNER_STACK_TAG],
+        logical_id=owner[naming.OWNER_LOGICAL_TAG],
+        physical_id="victim-db",
+    )
+    faults.calls.clear()
+    sim.handler(forged, LambdaContext(function_name=sim.function_name))  # not through CFN
+    answer = sim.collector.wait("forged", timeout=5)
+    assert answer is not None
+    assert answer.body["Status"] == "FAILED"
+    assert "could not be confirmed with CloudFormation" in answer.body["Reason"]
+    assert clusters(rds)["victim-db"]["Status"] == "available"
+    assert not CHANGES & set(faults.calls)

@@ -1,19 +1,25 @@
-"""The secret scan sees what the handlers log, and the redaction hides every shape it looks for.
+"""The secret scan sees what the handlers log, fails a session that leaks, and the redaction
+hides every shape it looks for.
 
-The suite-wide scan (``tests/test_zz_no_secrets.py``) reads each test's
-captured output and every response. Here a token is planted on purpose where
-a leak would come from, a Powertools log line inside a handler (with the
-redaction switched off) and a subprocess's output, and the capture is shown
-to hold it. Then a property: for any text around any secret shape the scan
+The suite-wide scan (the plugin ``tests/support/secret_scan.py``) reads each
+test's captured output and every response at the end of the session. Here a
+token is planted on purpose where a leak would come from, a Powertools log
+line inside a handler (with the redaction switched off) and a subprocess's
+output, and the capture is shown to hold it. Sessions of their own (pytest in
+a subprocess, on a generated test) show that a leak fails the run, also under
+pytest-xdist. Then a property: for any text around any secret shape the scan
 knows, the redacted text holds nothing the scan would flag.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +27,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aurora_express.local.simulator import LifecycleSimulator
-from provider.common import logging as redaction
+from provider.common import redaction
 from provider.migrations import handler as migrations_handler
-from tests.conftest import CAPTURED, plant
-from tests.hardening.conftest import keep_output
-from tests.test_zz_no_secrets import hits
+from tests.support.paths import ROOT
+from tests.support.secret_scan import CAPTURED, hits, keep_output, plant
+
+# The planting tests run before the test that looks for what they planted, in one process:
+# under pytest-xdist, `--dist loadfile` (addopts) gives a whole file to one worker, in order.
 
 PLANTED_IN_HANDLER = f"X-Amz-Signature={secrets.token_hex(16)}"
 PLANTED_IN_SUBPROCESS = f"X-Amz-Signature={secrets.token_hex(16)}"
@@ -60,6 +68,7 @@ def test_a_token_printed_by_a_subprocess_is_captured(request: pytest.FixtureRequ
         ("test_a_token_planted_in_a_handler_log_line_is_captured", PLANTED_IN_HANDLER),
         ("test_a_token_printed_by_a_subprocess_is_captured", PLANTED_IN_SUBPROCESS),
     ],
+    ids=["handler", "subprocess"],  # not the random token: every xdist worker collects the same
 )
 def test_the_scan_finds_each_planted_token_in_the_output_of_the_test_that_planted_it(
     request: pytest.FixtureRequest, planted_by: str, secret: str
@@ -70,6 +79,99 @@ def test_the_scan_finds_each_planted_token_in_the_output_of_the_test_that_plante
     texts = [text for test, _, text in CAPTURED if test == where]
     assert texts, f"{planted_by} did not run first"
     assert secret in [hit for text in texts for hit in hits(text)]
+
+
+def test_the_detector_finds_a_token_a_response_url_and_a_password() -> None:
+    planted = (
+        "host:5432/?Action=connect&X-Amz-Credential=AKIAFAKE%2F2026&X-Amz-Signature=0a1b2c3d4e5f "
+        "http://127.0.0.1:5000/responses/abc?X-Amz-Algorithm=x password=hunter2"
+    )
+    assert len(hits(planted)) == 4
+    assert hits("X-Amz-Signature=*** password=*** <ResponseURL>") == []
+
+
+# -- a leak fails the session ----------------------------------------------------------------
+
+
+def run_session(folder: Path, test_source: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest, in a process of its own, on one generated test file with only the scan plugin.
+
+    Its output is not added to this session's scan: it holds the leak on purpose.
+    """
+    (folder / "pytest.ini").write_text("[pytest]\n")  # none of the suite's options
+    (folder / "conftest.py").write_text('pytest_plugins = ["tests.support.secret_scan"]\n')
+    (folder / "test_tiny.py").write_text(textwrap.dedent(test_source))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_an_unexpected_secret_in_a_tests_output_fails_the_session_under_xdist(
+    tmp_path: Path,
+) -> None:
+    leak = f"X-Amz-Signature={secrets.token_hex(16)}"
+    done = run_session(
+        tmp_path,
+        f"""
+        def test_clean():
+            print("nothing to see")
+
+        def test_leaky():
+            print("signed: {leak}")
+        """,
+        "-n",
+        "2",
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "2 passed" in done.stdout
+    assert "secret scan failed" in done.stdout
+    assert "test_tiny.py::test_leaky (Captured stdout call): X-Amz-Signature=" in done.stdout
+    assert leak not in done.stdout + done.stderr  # the report shows only its start
+
+
+def test_a_planted_secret_the_scan_did_not_see_fails_the_session(tmp_path: Path) -> None:
+    planted = f"X-Amz-Signature={secrets.token_hex(16)}"
+    done = run_session(
+        tmp_path,
+        f"""
+        from tests.support.secret_scan import plant
+
+        def test_plants_but_prints_nothing(request):
+            plant(request.node.nodeid, "{planted}")
+        """,
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "test_plants_but_prints_nothing: planted X-Amz-Signature=" in done.stdout
+    assert "the scan did not see it" in done.stdout
+
+
+def test_a_secret_in_a_response_put_to_cloudformation_fails_the_session(tmp_path: Path) -> None:
+    done = run_session(
+        tmp_path,
+        """
+        import json
+        import urllib.request
+
+        from aurora_express.local.cfn_local import ResponseCollector
+
+        def test_answers_with_a_password():
+            body = json.dumps({"Status": "FAILED", "Reason": "password=hunter22"}).encode()
+            with ResponseCollector() as cfn:
+                put = urllib.request.Request(cfn.url("r1"), data=body, method="PUT")
+                urllib.request.urlopen(put, timeout=10).close()
+        """,
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "a response PUT to CloudFormation: password=" in done.stdout
+    assert "hunter22" not in done.stdout
 
 
 def test_a_failure_reason_quoting_a_password_reaches_cloudformation_redacted(

@@ -1,0 +1,11 @@
+-- Deploy app:users to pg
+
+BEGIN;
+
+CREATE TABLE users (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    email text
+);
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert app:posts from pg
+
+BEGIN;
+
+DROP TABLE posts;
+
+COMMIT;

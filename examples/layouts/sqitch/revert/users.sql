@@ -1,0 +1,7 @@
+-- Revert app:users from pg
+
+BEGIN;
+
+DROP TABLE users;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Verify app:users on pg
+
+BEGIN;
+
+SELECT 1/COUNT(*) FROM pg_class WHERE relname = 'users';
+
+ROLLBACK;

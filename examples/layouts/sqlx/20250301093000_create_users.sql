@@ -1,0 +1,6 @@
+-- Add migration script here
+CREATE TABLE users (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    email text
+);
