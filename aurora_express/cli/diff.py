@@ -16,8 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +27,11 @@ from psycopg.conninfo import conninfo_to_dict
 from aurora_express.cli import catalog_read, catalog_text, cluster_access
 from aurora_express.cli.catalog_text import Difference, SchemaObject
 from aurora_express.cli.errors import EXIT_USAGE, CliError
-from aurora_express.cli.migrate import read_source
+from aurora_express.cli.migrate import DsnTarget, LocalTarget, read_folder
 from provider.common.errors import ProviderError
-from provider.migrations import connect, engine, layouts
-from provider.migrations.engine import MigrationSet, Options
+from provider.migrations import connect
+from provider.migrations.engine import Options
+from provider.migrations.migrator import ClusterTarget, Migrator, Source, Target
 
 EXIT_EQUAL, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
 
@@ -88,49 +88,43 @@ class _Throwaway:
         return self._server, self._server.create_database()
 
 
-def _apply(conn: psycopg.Connection[Any], path: str) -> None:
-    source = read_source(path)
+def _apply(target: LocalTarget, path: str) -> None:
+    """The folder applied as ``migrate --local`` applies it (its layout detected)."""
+    found = read_folder(path)
     try:
-        the_set = MigrationSet(layouts.load(source, layouts.detect(source)))
-        engine.migrate(conn, the_set, Options(applied_by="aurora-express diff"))
+        source = Source.read(found)
+        Migrator(source, target, Options(applied_by="aurora-express diff")).migrate()
     except ProviderError as exc:
         raise CliError(f"--migrations {path}: {exc.reason}") from exc
 
 
-@contextmanager
-def connection(
-    side: Side, args: argparse.Namespace, throwaway: _Throwaway
-) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection to one side (for ``--migrations``, after applying them)."""
+def target_of(side: Side, args: argparse.Namespace, throwaway: _Throwaway) -> Target:
+    """Where one side is read, connected to as ``migrate`` connects (migrations applied first)."""
     if side.kind == "cluster":
-        target = cluster_access.resolve(
+        address = cluster_access.resolve(
             side.value,
             region=args.region,
             endpoint=args.endpoint,
             port=args.endpoint_port,
             database=args.database,
         )
-        tokens = connect.iam_tokens(boto3.client("rds", region_name=target.region))
-        try:
-            conn = connect.connect(target, tokens)
-        except ProviderError as exc:
-            raise CliError(exc.reason) from exc
-    elif side.kind == "dsn":
-        try:
-            conn = psycopg.connect(side.value, autocommit=True, application_name="aurora-express")
-        except psycopg.Error as exc:
-            raise CliError(f"could not connect with --dsn: {' '.join(str(exc).split())}") from exc
-    else:
-        server, name = throwaway.database()
-        conn = server.admin(name)
-        _apply(conn, side.value)
-    with conn:
-        yield conn
+        tokens = connect.iam_tokens(boto3.client("rds", region_name=address.region))
+        return ClusterTarget(address, tokens, tls=cluster_access.tls_settings())
+    if side.kind == "dsn":
+        return DsnTarget(side.value)
+    server, name = throwaway.database()
+    local = LocalTarget(server, name)
+    _apply(local, side.value)
+    return local
 
 
 def schema_of(side: Side, args: argparse.Namespace, throwaway: _Throwaway) -> list[SchemaObject]:
-    with connection(side, args, throwaway) as conn:
-        return catalog_text.objects(catalog_read.read(conn))
+    target = target_of(side, args, throwaway)
+    try:
+        with target.connection(create=False) as conn:
+            return catalog_text.objects(catalog_read.read(conn))
+    except ProviderError as exc:  # the cluster not reached, its database missing
+        raise CliError(exc.reason) from exc
 
 
 def compare(args: argparse.Namespace) -> Difference:

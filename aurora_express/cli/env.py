@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from aurora_express.cli import cluster_access
-from aurora_express.cli.cluster_access import Tls
 from aurora_express.cli.errors import EXIT_USAGE, CliError
 from provider.migrations.connect import Target
+from provider.migrations.settings import Tls
 
 # What a tool could otherwise pick up from the caller's shell instead of ours.
 _SHADOWING = ("PGPASSFILE", "PGSERVICE", "PGSERVICEFILE", "PGHOSTADDR", "PGOPTIONS")

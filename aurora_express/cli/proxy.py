@@ -27,7 +27,7 @@ import boto3
 from aurora_express.cli import cluster_access
 from aurora_express.cli.errors import EXIT_USAGE, CliError
 from aurora_express.proxy import server, upstream
-from provider.common.logging import redact
+from provider.common.redaction import redact
 from provider.migrations import connect
 from provider.migrations.connect import Target
 
