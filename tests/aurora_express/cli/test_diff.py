@@ -13,9 +13,9 @@ import time_machine
 from aurora_express.cli import extras
 from aurora_express.cli.main import main
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
-from tests.cli.conftest import CLUSTER, endpoint_args
+from tests.support.cli import CLUSTER, endpoint_args
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "migrations"
 
 BASE = """
@@ -247,7 +247,7 @@ def test_two_migration_folders_that_differ_differ(
 
 def test_a_cluster_side_connects_with_a_token_over_tls(
     cluster: dict[str, Any],
-    tls_to: EmbeddedPostgres,
+    tls: EmbeddedPostgres,
     databases: Callable[..., str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -257,11 +257,11 @@ def test_a_cluster_side_connects_with_a_token_over_tls(
             capsys,
             "--cluster",
             CLUSTER,
-            *endpoint_args(tls_to),
+            *endpoint_args(tls),
             "--database",
             db,
             "--dsn",
-            dsn(tls_to, db),
+            dsn(tls, db),
             "--json",
         )
     assert code == 0, out

@@ -21,11 +21,11 @@ from aurora_express.cli.env import child_environment, command_of, render
 from aurora_express.cli.errors import CliError
 from aurora_express.cli.main import main
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres, iam_token
-from tests.cli.conftest import CLUSTER, endpoint_args
-from tests.conftest import plant, record_output
-from tests.proxy.node_pg import node_script
+from tests.support.cli import CLUSTER, endpoint_args
+from tests.support.node import node_script
+from tests.support.paths import ROOT
+from tests.support.secret_scan import plant, record_output
 
-ROOT = Path(__file__).resolve().parents[2]
 NAMES = [
     "PGHOST",
     "PGPORT",
@@ -124,13 +124,13 @@ def test_env_dotenv_output_reads_back_with_nodes_dotenv(
 
 def test_env_database_url_logs_in_over_verify_full(
     cluster: dict[str, Any],
-    tls_to: EmbeddedPostgres,
+    tls: EmbeddedPostgres,
     capsys: pytest.CaptureFixture[str],
     request: pytest.FixtureRequest,
 ) -> None:
-    plant(request.node.nodeid, tls_to.iam_token("postgres"))
-    values = json.loads(_env_main([*endpoint_args(tls_to), "--format", "json"], capsys, request))
-    assert values["PGSSLROOTCERT"] == str(tls_to.ca_path)  # DB_SSLROOTCERT, as for the Lambda
+    plant(request.node.nodeid, tls.iam_token("postgres"))
+    values = json.loads(_env_main([*endpoint_args(tls), "--format", "json"], capsys, request))
+    assert values["PGSSLROOTCERT"] == str(tls.ca_path)  # DB_SSLROOTCERT, as for the Lambda
     with psycopg.connect(values["DATABASE_URL"]) as conn:
         row = conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
     assert row == (True,)
@@ -138,12 +138,12 @@ def test_env_database_url_logs_in_over_verify_full(
 
 def test_env_database_url_logs_in_with_node_pg_as_drizzle_kit_would(
     cluster: dict[str, Any],
-    tls_to: EmbeddedPostgres,
+    tls: EmbeddedPostgres,
     capsys: pytest.CaptureFixture[str],
     request: pytest.FixtureRequest,
 ) -> None:
-    plant(request.node.nodeid, tls_to.iam_token("postgres"))
-    values = json.loads(_env_main([*endpoint_args(tls_to), "--format", "json"], capsys, request))
+    plant(request.node.nodeid, tls.iam_token("postgres"))
+    values = json.loads(_env_main([*endpoint_args(tls), "--format", "json"], capsys, request))
     node, script = node_script(
         "database-url.mjs",
         'import pg from "pg";\n'
@@ -199,7 +199,7 @@ FAKE_TOOL = textwrap.dedent(
 
 def _exec(*argv: str, env: dict[str, str] | None = None, frozen: bool = False) -> Any:
     runner = (
-        [str(ROOT / "tests" / "proxy" / "frozen_cli.py")]
+        [str(ROOT / "tests" / "support" / "frozen_cli.py")]
         if frozen
         else ["-m", "aurora_express.cli"]
     )
@@ -280,12 +280,12 @@ def test_exec_without_a_command_is_a_usage_error() -> None:
 
 
 def test_exec_runs_real_psql_logged_in_with_the_token(
-    cluster: dict[str, Any], tls_to: EmbeddedPostgres
+    cluster: dict[str, Any], tls: EmbeddedPostgres
 ) -> None:
     done = _exec(
-        *endpoint_args(tls_to),
+        *endpoint_args(tls),
         "--",
-        str(tls_to.psql()),
+        str(tls.psql()),
         "-XAtc",
         "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
         frozen=True,

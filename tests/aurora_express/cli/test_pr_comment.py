@@ -13,7 +13,7 @@ import pytest
 
 from aurora_express import pr_comment
 from aurora_express.pr_comment import MARKER, GitHub, post_or_update
-from tests.cli.github_fake import NUMBER, REPO, FakeGitHub
+from tests.support.github_fake import NUMBER, REPO, FakeGitHub
 
 TOKEN = "ghs_" + "fakeTokenForTheTests0123456789"
 DIFF = "--- base\n+++ head\n@@ -1,2 +1,3 @@\n table public.items\n+  column price numeric\n"

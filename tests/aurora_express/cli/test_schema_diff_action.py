@@ -22,9 +22,9 @@ import yaml
 
 from aurora_express.local.embedded_pg import EmbeddedPostgres
 from aurora_express.pr_comment import MARKER
-from tests.cli.github_fake import NUMBER, REPO, FakeGitHub
+from tests.support.github_fake import NUMBER, REPO, FakeGitHub
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / ".github" / "actions" / "schema-diff" / "action.yml"
 
 

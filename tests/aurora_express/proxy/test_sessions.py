@@ -14,7 +14,7 @@ import pytest
 
 from aurora_express.local.embedded_pg import EmbeddedPostgres
 from aurora_express.proxy import protocol as pq
-from tests.proxy.conftest import ProxyThread, TokenLog
+from tests.support.proxy import ProxyThread, TokenLog
 
 StartProxy = Callable[..., ProxyThread]
 LOCAL = "local-" + "pw-for-tests"

@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from aurora_express.local.embedded_pg import EmbeddedPostgres
-from tests.proxy.conftest import CLUSTER, USER, CliProcess, proxy_args
+from tests.support.cli import CLUSTER
+from tests.support.proxy import USER, CliProcess, proxy_args
 
 RunCli = Callable[..., CliProcess]
 

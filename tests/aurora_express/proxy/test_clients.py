@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from aurora_express.local.embedded_pg import EmbeddedPostgres
-from tests.proxy.conftest import ProxyThread, TokenLog
-from tests.proxy.node_pg import node_pg
+from tests.support.node import node_pg
+from tests.support.proxy import ProxyThread, TokenLog
 
 
 @pytest.fixture

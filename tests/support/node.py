@@ -3,19 +3,21 @@
 What drizzle-kit, Prisma and most Node tools use to connect and to read a
 ``.env`` file.
 
-``npm install`` of a pinned version into a cache folder, reused across runs.
-Without node, npm or the registry the tests that need it are skipped, saying why.
+``npm install`` of pinned versions into a cache folder, reused across runs
+and xdist workers (``bench.npm_peers.install_packages``, one install at a
+time). Without node, npm or the registry the tests that need it are
+skipped, saying why.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from bench.npm_peers import NpmUnavailable, install_packages
 
 PINNED = {"pg": "8.23.1", "dotenv": "18.0.10"}
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aurora-express-tests"
@@ -51,26 +53,12 @@ def node_script(name: str, text: str) -> tuple[Path, Path]:
     the importing file is (``NODE_PATH`` is for CommonJS only). Skips the test
     when node, npm or the packages cannot be had.
     """
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if not npm or not node:
-        pytest.skip("node and npm are not on PATH")
-    root = CACHE / ("npm-" + "-".join(f"{k}-{v}" for k, v in PINNED.items()))
-    stamp = root / ".installed"
-    if not stamp.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        package = {"private": True, "type": "module", "dependencies": PINNED}
-        (root / "package.json").write_text(json.dumps(package, indent=2))
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.skip(f"npm install failed: {done.stderr.strip()[-300:]}")
-        stamp.write_text(json.dumps(PINNED))
+    node = shutil.which("node")
+    try:
+        root = install_packages(PINNED, CACHE)
+    except NpmUnavailable as exc:
+        pytest.skip(f"node's pg and dotenv could not be installed: {exc}")
+    assert node is not None  # install_packages checked
     script = root / name
     script.write_text(text)
     return Path(node), script

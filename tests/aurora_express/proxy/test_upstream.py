@@ -17,7 +17,7 @@ import trustme
 
 from aurora_express.local.embedded_pg import FROZEN_AT, EmbeddedPostgres
 from aurora_express.proxy.upstream import Backoff
-from tests.proxy.conftest import USER, ProxyThread, TokenLog
+from tests.support.proxy import USER, ProxyThread, TokenLog
 
 StartProxy = Callable[..., ProxyThread]
 
