@@ -3,6 +3,7 @@
     python -m bench                 # the full run (about 20 minutes)
     python -m bench --quick         # tiny sizes, one or two runs: a smoke test
     python -m bench --only migrations --runs 3
+    python -m bench --only proxy    # aurora-express proxy against direct connections
 
 Results go to ``bench/results/full.{json,md}`` (``quick.*`` with ``--quick``).
 """
@@ -22,7 +23,7 @@ from bench import machine, report
 from bench.npm_peers import DEFAULT_CACHE
 from bench.stats import Row
 
-SECTIONS = ("lifecycle", "teardown", "coldstart", "migrations", "package")
+SECTIONS = ("lifecycle", "teardown", "coldstart", "migrations", "package", "proxy")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -115,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
 
         _progress("package size")
         found, more = package_size.measure()
+        rows += found
+        notes += more
+    if "proxy" in args.only:
+        from bench import proxy
+
+        sizes = proxy.Sizes.quick() if args.quick else proxy.Sizes(runs=args.runs)
+        _progress(f"proxy: {sizes}")
+        found, more = proxy.measure(sizes)
         rows += found
         notes += more
     notes.append(

@@ -12,6 +12,12 @@ Commands (each has ``--help``):
   bundle, the token passed through a private passfile;
 - ``snapshot --cluster ID [--name NAME]``: a manual snapshot of a parent to
   branch from, waited for; its identifier on stdout;
+- ``proxy --cluster ID``: a local endpoint (no TLS, no password) that logs
+  in to the cluster with a fresh token per connection;
+- ``env`` / ``exec --cluster ID``: the libpq variables and ``DATABASE_URL``
+  for any tool, printed or set for one command;
+- ``diff``: the schema difference of two databases (exit 1 when they differ);
+- ``ls``: every cluster the provider owns in the region;
 - ``demo``: the provider's whole lifecycle, offline.
 
 Exit codes, for scripts: 0 success, 1 failure (the reason on stderr), 2 a
@@ -27,7 +33,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from aurora_express.cli import extras
+from aurora_express.cli import branch_parsers, extras
 from aurora_express.cli.errors import CliError
 from provider.common.errors import ProviderError
 from provider.common.redaction import redact
@@ -234,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     snapshot.add_argument("--region", help="AWS region (default: the AWS SDK's)")
     snapshot.set_defaults(run=_run_snapshot)
+
+    branch_parsers.add_commands(commands)
 
     demo = commands.add_parser(
         "demo",

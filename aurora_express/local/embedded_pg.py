@@ -8,6 +8,11 @@ wheel (PostgreSQL built with OpenSSL; no system package needed):
 - ``pg_hba.conf`` with one network rule, ``hostssl all all 127.0.0.1/32
   scram-sha-256``, and a ``local`` trust rule for admin use over the Unix
   socket: no plain ``host`` rule, so a client without TLS is refused;
+  ``auth_method="password"`` makes the network rule ask for the password in
+  cleartext (over TLS), as the express gateway asks for the token;
+- ``refuse_logins()`` restarts it as a standby that refuses every login with
+  ``57P03`` (a server not accepting connections yet, as an express cluster
+  while it resumes from auto-pause), and ``accept_logins()`` promotes it;
 - ``iam_token()`` computes the exact token ``boto3``'s
   ``rds.generate_db_auth_token`` gives for this host, port, user and region at
   a frozen instant (``time-machine``); make it a role's password with
@@ -72,6 +77,9 @@ _SETTINGS = {
     "log_min_messages": "warning",
     "logging_collector": "off",
 }
+# What the network rule may ask for: scram (what the tests' roles use), or the
+# password in cleartext over TLS (what the express gateway asks for the token).
+_AUTH_METHODS = frozenset({"scram-sha-256", "password"})
 # Speed over durability: a test server is thrown away.
 _FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
@@ -128,7 +136,11 @@ class EmbeddedPostgres:
         port: int | None = None,
         durable: bool = False,
         settings: dict[str, str] | None = None,
+        auth_method: str = "scram-sha-256",
     ) -> None:
+        if auth_method not in _AUTH_METHODS:
+            raise EmbeddedPostgresError(f"auth_method must be one of {sorted(_AUTH_METHODS)}")
+        self.auth_method = auth_method
         self.host = host
         self.port = port or _free_port()
         self._settings = {**_SETTINGS, **({} if durable else _FAST), **(settings or {})}
@@ -207,6 +219,29 @@ class EmbeddedPostgres:
             process.wait(30)
         time.sleep(down_seconds)
         self._launch()
+
+    def refuse_logins(self) -> None:
+        """Restart as a standby without hot standby: every login gets ``57P03``.
+
+        That is the state PostgreSQL reports as "the database system is not
+        accepting connections", after the TLS handshake and the startup
+        message, before authentication: how a server that is not ready yet
+        answers. Sessions open before are ended. ``accept_logins`` ends it.
+        """
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(30)
+        signal_file = self.data_dir / "standby.signal"
+        signal_file.write_text("")
+        self._chown(signal_file)
+        with open(self.data_dir / "postgresql.auto.conf", "a") as conf:
+            conf.write("hot_standby = off\n")
+        self._launch(ready="standby")
+
+    def accept_logins(self) -> None:
+        """Promote the standby ``refuse_logins`` started: logins are accepted again."""
+        self._run([str(self.bin_dir / "pg_ctl"), "promote", "-w", "-D", str(self.data_dir)])
 
     # -- access ---------------------------------------------------------------
 
@@ -388,12 +423,12 @@ class EmbeddedPostgres:
         (self.data_dir / "pg_hba.conf").write_text(
             "# Admin over the Unix socket only; the network needs TLS and a password.\n"
             "local all all trust\n"
-            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+            f"hostssl all all 127.0.0.1/32 {self.auth_method}\n"
         )
         for name in ("postgresql.auto.conf", "pg_hba.conf"):
             self._chown(self.data_dir / name)
 
-    def _launch(self) -> None:
+    def _launch(self, ready: str = "ready") -> None:
         log = self.root / "postgres.log"
         with open(log, "ab") as out:
             self._process = subprocess.Popen(
@@ -413,7 +448,7 @@ class EmbeddedPostgres:
                 lines = pid_file.read_text().splitlines()
                 # The pid first: a restart may find the previous server's file.
                 ours = bool(lines) and lines[0].strip() == str(self._process.pid)
-                if ours and len(lines) >= 8 and lines[7].strip() == "ready":
+                if ours and len(lines) >= 8 and lines[7].strip() == ready:
                     return
             time.sleep(0.005)
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
