@@ -76,9 +76,10 @@ def create_stack(cloudformation: Any, name: str) -> str:
 def stack_named(cloudformation: Any, name: str) -> str:
     """The live moto stack ``name`` (made if missing): simulators of one stack share it."""
     try:
+        # By name, moto finds only stacks it has not deleted (a status declared here,
+        # DELETE_COMPLETE included, is the simulator's, and the stack is still moto's).
         for stack in cloudformation.describe_stacks(StackName=name)["Stacks"]:
-            if not stack["StackStatus"].startswith("DELETE_COMPLETE"):
-                return str(stack["StackId"])
+            return str(stack["StackId"])
     except cloudformation.exceptions.ClientError:
         pass  # no such stack yet
     return create_stack(cloudformation, name)
