@@ -20,6 +20,8 @@ whole.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pglast import ast, enums, parser
@@ -67,43 +69,109 @@ def has_no_transaction_directive(text: str) -> bool:
     return "".join(first.split()) == "".join(NO_TRANSACTION_DIRECTIVE.split())
 
 
-# Lexer tokens without which no statement needs classifying: the common script
-# (CREATE TABLE, INSERT, ...) skips the per-statement parse.
-_TRIGGERS = frozenset(
-    {
-        "CONCURRENTLY", "VACUUM", "REINDEX", "CLUSTER", "DATABASE", "SYSTEM_P", "TABLESPACE",
-        "SUBSCRIPTION", "BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P",
-    }
-)  # fmt: skip
+# Words without which no statement needs classifying: the common statement
+# (CREATE TABLE, INSERT, ...) skips its parse. A cheap search of the statement's
+# text, a superset of the lexer's tokens (a word in a string or comment only costs
+# a parse). SAVEPOINT, RELEASE and PREPARE TRANSACTION are transaction control
+# only beside another of these words (as when the whole script was scanned).
+_TRIGGERS = re.compile(
+    r"\b(?:CONCURRENTLY|VACUUM|REINDEX|CLUSTER|DATABASE|SYSTEM|TABLESPACE|SUBSCRIPTION"
+    r"|BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b",
+    re.IGNORECASE,
+)
+_TRANSACTION_ONLY = re.compile(r"\b(?:SAVEPOINT|RELEASE|PREPARE)\b", re.IGNORECASE)
+
+# The parser holds a script's whole tree at once (about 20 bytes a byte of SQL) and
+# the scanner's tokens as Python objects cost more (about 80): both work on pieces
+# of about this many characters, cut where a statement starts.
+CHUNK_CHARS = 512 * 1024
 
 
 def split(text: str) -> Script:
     """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
+    if not text or text.isspace():
+        return Script(text, ())
     slices = _slices(text)
-    try:
-        worth_parsing = not _TRIGGERS.isdisjoint(t.name for t in parser.scan(text))
-    except parser.ParseError:
-        worth_parsing = True
-    statements = tuple(
-        _classify(text[s], s.start) if worth_parsing else Statement(text[s], s.start)
-        for s in slices
-    )
+    anywhere = _TRIGGERS.search(text) is not None
+    statements = tuple(_statement(text, s, anywhere=anywhere) for s in slices)
     return _unwrap(Script(text, statements))
 
 
+def _statement(text: str, where: slice, *, anywhere: bool) -> Statement:
+    body = text[where]
+    if _TRIGGERS.search(body) or (anywhere and _TRANSACTION_ONLY.search(body)):
+        return _classify(body, where.start)
+    return Statement(body, where.start)
+
+
 def _slices(text: str) -> list[slice]:
+    """The statements' places: the parser's split, piece by piece; the scanner's if it fails."""
     try:
-        return list(parser.split(text, with_parser=True, only_slices=True))
-    except parser.ParseError:
-        pass
-    try:
-        return _scanner_slices(text)
+        cuts = _cuts(text)
     except parser.ParseError:
         stripped = text.strip()
         if not stripped:
             return []
         start = text.index(stripped[0])
         return [slice(start, start + len(stripped))]
+    try:
+        return _by_pieces(text, cuts, _parser_slices)
+    except parser.ParseError:
+        pass
+    try:
+        return _by_pieces(text, cuts, _scanner_slices, grow=False)
+    except parser.ParseError:
+        stripped = text.strip()
+        start = text.index(stripped[0])
+        return [slice(start, start + len(stripped))]
+
+
+def _cuts(text: str) -> list[int]:
+    """Offsets where pieces may start: each a statement's start, right after a top-level ``;``.
+
+    libpg_query's scanner split is cheap (no tree, no Python token objects); its
+    statements are only used as places to cut, never as the split itself (it
+    drops a statement without a keyword, and cuts inside ``BEGIN ATOMIC``, which
+    the parser, growing a piece until it parses, gets right).
+    """
+    cuts = [0]
+    for where in parser.split(text, with_parser=False, only_slices=True):
+        if where.start - cuts[-1] >= CHUNK_CHARS:
+            cuts.append(where.start)
+    cuts.append(len(text))
+    return cuts
+
+
+def _by_pieces(
+    text: str, cuts: list[int], splitter: Callable[[str], list[slice]], *, grow: bool = True
+) -> list[slice]:
+    """``splitter`` applied to the pieces between ``cuts``, offsets made the text's.
+
+    With ``grow``, a piece that fails is tried again with twice as many pieces
+    after it (a cut inside ``BEGIN ATOMIC`` or a rule's actions fails to parse);
+    ``ParseError`` once it fails to the end of the text.
+    """
+    found: list[slice] = []
+    i = 0
+    while i < len(cuts) - 1:
+        step = 1
+        while True:
+            j = min(i + step, len(cuts) - 1)
+            start = cuts[i]
+            try:
+                pieces = splitter(text[start : cuts[j]])
+                break
+            except parser.ParseError:
+                if not grow or j == len(cuts) - 1:
+                    raise
+                step *= 2
+        found.extend(slice(s.start + start, s.stop + start) for s in pieces)
+        i = j
+    return found
+
+
+def _parser_slices(text: str) -> list[slice]:
+    return list(parser.split(text, with_parser=True, only_slices=True))
 
 
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})

@@ -118,3 +118,37 @@ def test_the_no_transaction_directive_is_read_from_the_first_line_only() -> None
     assert not statements.has_no_transaction_directive(
         "SELECT 1;\n-- aurora-express:no-transaction\n"
     )
+
+
+PIECES = [
+    "CREATE TABLE a (x int);\n-- one; two\nINSERT INTO a VALUES (1);\n/* c; */ SELECT 'x;y';",
+    "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+    "SELECT f();\nCREATE RULE r AS ON INSERT TO a DO ALSO (NOTIFY a; NOTIFY b);\nSELECT 3",
+    "SELECT 1;\nSELEC oops;\n(SELECT 2);\nSELECT $$;$$",
+    "BEGIN;\nCREATE TABLE t (a int);\nCOMMIT;\n",
+]
+
+
+@pytest.mark.parametrize("sql", PIECES)
+def test_splitting_in_pieces_gives_the_statements_of_the_whole_script(
+    sql: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = statements.split(sql)
+    monkeypatch.setattr(statements, "CHUNK_CHARS", 1)  # a piece per statement
+    assert statements.split(sql) == whole
+
+
+def test_a_function_body_cut_between_pieces_stays_one_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(statements, "CHUNK_CHARS", 1)
+    assert texts(PIECES[1])[0].endswith("SELECT 2; END")
+
+
+def test_whitespace_alone_is_no_statement() -> None:
+    assert texts(" \n\t" * 1000) == []
+
+
+def test_a_word_in_a_string_costs_a_parse_not_a_classification() -> None:
+    script = statements.split("INSERT INTO t VALUES ('VACUUM; BEGIN');")
+    assert script.non_transactional is None
