@@ -15,16 +15,55 @@ import io
 import os
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
+from provider.common.deadline import Deadline
 from provider.common.errors import InvalidProperty, ProviderError
+from provider.migrations import s3_prefix
 
-MAX_SOURCE_BYTES = 256 * 1024 * 1024  # refuse a zip bomb or a mistaken bucket prefix
+# Outside Lambda (the CLI, the demo): a generous fixed bound, against a zip bomb
+# or a mistaken bucket prefix.
+FIXED_MAX_SOURCE_BYTES = 256 * 1024 * 1024
 MAX_FILES = 20_000
+# In Lambda the bound follows the function's memory: reading, splitting and
+# sending a source take about BYTES_PER_SOURCE_BYTE bytes of memory a byte of
+# SQL (measured: tests/provider/migrations/test_source_memory.py), on top of
+# the runtime's own, and the run must stay within MEMORY_SHARE of the function.
+BYTES_PER_SOURCE_BYTE = 6
+RUNTIME_BYTES = 120 * 1024 * 1024
+MEMORY_SHARE = 0.5
+CHUNK_BYTES = 1024 * 1024  # how much of a zip entry is inflated at a time
+
+
+def max_source_bytes(environ: Mapping[str, str] = os.environ) -> int:
+    """The most a source may hold: sized to ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE`` (MB) in Lambda."""
+    memory_mb = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    if not memory_mb.isdigit():
+        return FIXED_MAX_SOURCE_BYTES
+    usable = int(memory_mb) * 1024 * 1024 * MEMORY_SHARE - RUNTIME_BYTES
+    return max(1024 * 1024, int(usable / BYTES_PER_SOURCE_BYTE))
+
+
+MAX_SOURCE_BYTES = max_source_bytes()  # read once, at cold start
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def too_much(where: str, limit: int) -> str:
+    """Why a source was refused: where, the limit, and what to do."""
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    sized = f" (sized to the function's {memory} MB of memory)" if memory else ""
+    return (
+        f"{where} holds more than {megabytes(limit)} or {MAX_FILES} files, the most a "
+        f"source may hold{sized}: split it, or give the migrations function more memory."
+    )
 
 
 class SourceMissing(ProviderError):
@@ -65,19 +104,52 @@ def _skipped_part(part: str) -> bool:
 class _Collector:
     """Files of one source: the skip rule, the size bounds, then the paths' order."""
 
-    def __init__(self, origin: str, too_much: str) -> None:
+    def __init__(self, origin: str, where: str) -> None:
         self.origin = origin
-        self.too_much = too_much
+        self.where = where
         self.files: dict[str, bytes] = {}
         self.total = 0
 
-    def add(self, path: str, size: int, read: Callable[[], bytes]) -> None:
+    def refuse(self) -> ProviderError:
+        return ProviderError(too_much(self.where, MAX_SOURCE_BYTES))
+
+    def add(self, path: str, read: Callable[[], bytes], size: int | None = None) -> None:
+        """Keep ``read()`` as ``path``; a declared ``size`` is refused before reading."""
         if skipped(path):
             return
-        self.total += size
+        if len(self.files) >= MAX_FILES or self.total + (size or 0) > MAX_SOURCE_BYTES:
+            raise self.refuse()
+        self.put(path, read())
+
+    def put(self, path: str, data: bytes) -> None:
+        """Keep ``data`` as ``path``: what was read counts, whatever was declared."""
+        if skipped(path):
+            return
+        self.total += len(data)
         if self.total > MAX_SOURCE_BYTES or len(self.files) >= MAX_FILES:
-            raise ProviderError(self.too_much)
-        self.files[path] = read()
+            raise self.refuse()
+        self.files[path] = data
+
+    @staticmethod
+    def keeps(path: str) -> bool:
+        return not skipped(path)
+
+    def check_listing(self, sizes: Sequence[int]) -> None:
+        """Refuse a listing (S3's sizes are the objects' own) before any of it is read."""
+        if len(sizes) > MAX_FILES or self.total + sum(sizes) > MAX_SOURCE_BYTES:
+            raise self.refuse()
+
+    def read_bounded(self, stream: IO[bytes]) -> bytes:
+        """``stream`` a chunk at a time, refused as soon as it outgrows the room left."""
+        room = MAX_SOURCE_BYTES - self.total
+        chunks: list[bytes] = []
+        got = 0
+        while chunk := stream.read(CHUNK_BYTES):
+            got += len(chunk)
+            if got > room:
+                raise self.refuse()
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def source(self) -> SourceFiles:
         return SourceFiles(dict(sorted(self.files.items())), origin=self.origin)
@@ -128,36 +200,39 @@ def parse_s3_uri(uri: str, prop: str) -> S3Location:
     return S3Location(parsed.netloc, key)
 
 
-def from_s3(s3: Any, uri: str, prop: str) -> SourceFiles:
-    """Every object below the prefix, or every file in the zip, read with the client ``s3``."""
+def from_s3(
+    s3: Any,
+    uri: str,
+    prop: str,
+    *,
+    deadline: Deadline | None = None,
+    request_id: str | None = None,
+) -> SourceFiles:
+    """Every object below the prefix, or every file in the zip, read with the client ``s3``.
+
+    A prefix's objects are fetched concurrently, before ``deadline``, and kept
+    for the polls of ``request_id`` (see ``s3_prefix``).
+    """
     location = parse_s3_uri(uri, prop)
+    where = f"{prop}: {uri}"
     try:
         if location.is_zip:
-            body = s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
-            return unzip(body, uri)
-        return _read_prefix(s3, location, uri)
+            found = _Collector(uri, where)
+            body = s3.get_object(Bucket=location.bucket, Key=location.key)["Body"]
+            return unzip(found.read_bounded(body), uri, where=where)
+        return s3_prefix.read(
+            s3,
+            location,
+            _Collector(uri, where),
+            prop=prop,
+            deadline=deadline,
+            request_id=request_id,
+        )
     except ProviderError:
         raise
     except Exception as exc:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
         raise ProviderError(f"{prop}: could not read {uri} ({code}).") from exc
-
-
-def _read_prefix(s3: Any, location: S3Location, origin: str) -> SourceFiles:
-    found = _Collector(origin, f"s3://{location.bucket}/{location.key} holds too much data.")
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=location.bucket, Prefix=location.key):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            relative = key[len(location.key) :]
-            if not relative or key.endswith("/"):
-                continue  # a console-made "folder"
-
-            def read(key: str = key) -> bytes:
-                return bytes(s3.get_object(Bucket=location.bucket, Key=key)["Body"].read())
-
-            found.add(relative, int(obj.get("Size", 0)), read)
-    return found.source()
 
 
 def from_directory(root: str | os.PathLike[str]) -> SourceFiles:
@@ -171,23 +246,25 @@ def from_directory(root: str | os.PathLike[str]) -> SourceFiles:
         return unzip(base.read_bytes(), str(base))
     if not base.is_dir():
         raise SourceMissing(str(root))
-    found = _Collector(str(base), f"{base} holds too much data.")
+    found = _Collector(str(base), str(base))
     for folder, subfolders, names in os.walk(base):
         subfolders[:] = sorted(d for d in subfolders if not _skipped_part(d))
         for name in names:
             path = Path(folder, name)
             if path.is_file():
-                found.add(path.relative_to(base).as_posix(), path.stat().st_size, path.read_bytes)
+                found.add(path.relative_to(base).as_posix(), path.read_bytes, path.stat().st_size)
     return found.source()
 
 
-def unzip(data: bytes, origin: str) -> SourceFiles:
+def unzip(data: bytes, origin: str, *, where: str | None = None) -> SourceFiles:
     """A zip's regular files by path (folders and paths out of it left out), size-bounded.
 
     Two entries whose names are one path once normalized (``a\\b.sql``,
     ``a/b.sql``, ``./a/b.sql``) fail: keeping the last would run a file nobody chose.
+    The entries' declared sizes are not trusted: what inflates is counted, a
+    chunk at a time, and refused past the bound.
     """
-    found = _Collector(origin, f"{origin} expands to too much data.")
+    found = _Collector(origin, where or origin)
     entries: dict[str, str] = {}  # normalized name -> the entry's name as stored
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -203,9 +280,10 @@ def unzip(data: bytes, origin: str) -> SourceFiles:
                 entries[name] = info.filename
 
                 def read(info: zipfile.ZipInfo = info) -> bytes:
-                    return archive.read(info)
+                    with archive.open(info) as entry:
+                        return found.read_bounded(entry)
 
-                found.add(name, info.file_size, read)
-    except zipfile.BadZipFile as exc:
+                found.add(name, read)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ProviderError(f"{origin} is not a valid zip file.") from exc
     return found.source()
