@@ -49,6 +49,7 @@ def build(
     deadline: Deadline | None,
     direct_stack: str | None = None,
     direct: bool = False,
+    request_id: str | None = None,
 ) -> migrator.Migrator:
     return migrator.for_resource(
         props,
@@ -58,6 +59,7 @@ def build(
         deadline=deadline,
         stack=direct_stack,
         direct=direct,
+        request_id=request_id,
     )
 
 
@@ -85,7 +87,9 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
     props = properties.parse(event.get("ResourceProperties", {}))
     deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
     applied_by = applied_by_cloudformation(event)
-    result = build(props, applied_by=applied_by, deadline=deadline).migrate().result
+    # The request's polls share its S3 sources, fetched once (sources.from_s3).
+    run = build(props, applied_by=applied_by, deadline=deadline, request_id=event.get("RequestId"))
+    result = run.migrate().result
     # Counts add up over the polls of one request (crhelper carries Data along).
     helper.Data.update(
         {

@@ -314,20 +314,37 @@ def resource_target(
 
 
 def resource_source(
-    props: MigrationsProperties, settings: MigrationsSettings, clients: Clients
+    props: MigrationsProperties,
+    settings: MigrationsSettings,
+    clients: Clients,
+    *,
+    deadline: Deadline | None = None,
+    request_id: str | None = None,
 ) -> Source:
-    """The migrations and seeds the properties name (inline, S3 prefix or S3 zip), arranged."""
+    """The migrations and seeds the properties name (inline, S3 prefix or S3 zip), arranged
+    (an S3 prefix read before ``deadline``, once for the polls of ``request_id``)."""
     migrations: SourceFiles | None = None
     if props.migrations is not None:
         migrations = sources.inline(props.migrations, "Migrations")
     elif props.migrations_s3_uri:
-        s3 = clients.get_s3(settings.aws)
-        migrations = sources.from_s3(s3, props.migrations_s3_uri, "MigrationsS3Uri")
+        migrations = sources.from_s3(
+            clients.get_s3(settings.aws),
+            props.migrations_s3_uri,
+            "MigrationsS3Uri",
+            deadline=deadline,
+            request_id=request_id,
+        )
     seeds: SourceFiles | None = None
     if props.seeds is not None:
         seeds = sources.inline(props.seeds, "Seeds")
     elif props.seeds_s3_uri:
-        seeds = sources.from_s3(clients.get_s3(settings.aws), props.seeds_s3_uri, "SeedsS3Uri")
+        seeds = sources.from_s3(
+            clients.get_s3(settings.aws),
+            props.seeds_s3_uri,
+            "SeedsS3Uri",
+            deadline=deadline,
+            request_id=request_id,
+        )
     values = layouts.placeholders_for(
         props.placeholders, user=props.username, database=props.database
     )
@@ -344,6 +361,7 @@ def for_resource(
     tokens: connect.TokenSource | None = None,
     stack: str | None = None,
     direct: bool = False,
+    request_id: str | None = None,
 ) -> Migrator:
     """The migrator a ``Custom::AuroraExpressMigrations`` resource's properties describe
     (``stack``: what a ``direct`` invocation names as the cluster's owner).
@@ -354,5 +372,5 @@ def for_resource(
     target = resource_target(
         props, settings, clients, deadline=deadline, tokens=tokens, stack=stack, direct=direct
     )
-    source = resource_source(props, settings, clients)
+    source = resource_source(props, settings, clients, deadline=deadline, request_id=request_id)
     return Migrator(source, target, options_from(props, applied_by=applied_by, deadline=deadline))

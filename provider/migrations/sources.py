@@ -262,7 +262,8 @@ def unzip(data: bytes, origin: str, *, where: str | None = None) -> SourceFiles:
     Two entries whose names are one path once normalized (``a\\b.sql``,
     ``a/b.sql``, ``./a/b.sql``) fail: keeping the last would run a file nobody chose.
     The entries' declared sizes are not trusted: what inflates is counted, a
-    chunk at a time, and refused past the bound.
+    chunk at a time, and refused past the bound (``read()`` of a whole entry
+    inflates all its compressed data in one call, whatever its header says).
     """
     found = _Collector(origin, where or origin)
     entries: dict[str, str] = {}  # normalized name -> the entry's name as stored
@@ -283,7 +284,7 @@ def unzip(data: bytes, origin: str, *, where: str | None = None) -> SourceFiles:
                     with archive.open(info) as entry:
                         return found.read_bounded(entry)
 
-                found.add(name, read)
+                found.add(name, read, info.file_size)  # a size declared too big: refused unread
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ProviderError(f"{origin} is not a valid zip file.") from exc
     return found.source()

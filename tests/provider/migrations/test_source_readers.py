@@ -132,7 +132,7 @@ def test_a_folder_is_bounded_like_the_others(
 ) -> None:
     write_tree(tmp_path)
     monkeypatch.setattr(sources, "MAX_FILES", 2)
-    with pytest.raises(ProviderError, match="holds more than .* or 2 files"):
+    with pytest.raises(ProviderError, match=r"holds more than .* or 2 files"):
         sources.from_directory(tmp_path)
 
 
