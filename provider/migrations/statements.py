@@ -29,7 +29,7 @@ from pglast import ast, enums, parser
 NO_TRANSACTION_DIRECTIVE = "-- aurora-express:no-transaction"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 15 MB seed file holds 200,000 of them
 class Statement:
     """One statement: its text, its start (character offset) and why it is special, if it is."""
 
