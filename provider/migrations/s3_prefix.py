@@ -11,6 +11,7 @@ the request and the listing's ETags (a changed object is fetched again).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -125,17 +126,28 @@ def _load(path: Path, found: _Collector) -> SourceFiles:
 
 
 def _store(path: Path, found: _Collector) -> None:
-    """Keep the files for this request's polls; the other requests' are removed."""
-    if found.total > CACHE_MAX_BYTES:
-        return
+    """Keep the files for this request's polls; the other requests' are removed.
+
+    Best effort: a full ``/tmp`` (or more than CACHE_MAX_BYTES for the request)
+    only means the next poll fetches again.
+    """
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
     request = path.name.split("-", 1)[0]
-    for old in folder.glob("*.zip"):
-        if not old.name.startswith(f"{request}-"):
-            old.unlink(missing_ok=True)
     partial = path.with_suffix(".part")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
-        for relative, data in found.files.items():
-            archive.writestr(relative, data)
-    partial.replace(path)  # whole or absent, should the function be stopped mid-write
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = 0
+        for old in folder.iterdir():
+            if old.name.startswith(f"{request}-"):
+                kept += old.stat().st_size
+            else:
+                old.unlink(missing_ok=True)
+        if kept + found.total > CACHE_MAX_BYTES:
+            return
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
+            for relative, data in found.files.items():
+                archive.writestr(relative, data)
+        partial.replace(path)  # whole or absent, should the function be stopped mid-write
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)

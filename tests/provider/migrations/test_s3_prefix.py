@@ -112,3 +112,24 @@ def test_ten_thousand_small_objects_are_read(s3: Any) -> None:
     assert len(found.files) == 10_000
     assert count.calls == 10_000
     assert list(found.files)[:2] == ["V10000__m.sql", "V1000__m.sql"]  # in the order of paths
+
+
+def test_a_request_keeps_no_more_than_the_cache_bound(
+    s3: Any, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(s3, 2, b"x" * 1000)
+    monkeypatch.setattr(s3_prefix, "CACHE_MAX_BYTES", 1500)
+    count = GetObjectCount(s3)
+    read(s3)
+    read(s3)
+    assert count.calls == 4  # fetched again, nothing kept
+    assert not list(cache.glob("*.zip"))
+
+
+def test_a_cache_that_cannot_be_written_only_costs_a_fetch(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("AURORA_EXPRESS_SOURCE_CACHE", str(tmp_path / "file"))  # not a folder
+    put(s3, 2)
+    assert list(read(s3).files) == ["V1__m.sql", "V2__m.sql"]
