@@ -20,16 +20,18 @@ whole.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from pglast import ast, enums, parser
 
 NO_TRANSACTION_DIRECTIVE = "-- aurora-express:no-transaction"
 
 
-@dataclass(frozen=True, slots=True)  # slots: a 15 MB seed file holds 200,000 of them
+@dataclass(frozen=True, slots=True)  # slots: a seed file may hold 200,000 of them
 class Statement:
     """One statement: its text, its start (character offset) and why it is special, if it is."""
 
@@ -39,23 +41,39 @@ class Statement:
     transaction_control: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Script:
-    """A script, split: ``text`` keeps every offset of the original (unwrapping blanks it out)."""
+    """A script, split: ``text`` keeps every offset of the original (unwrapping blanks it out).
+
+    Its statements are made when first asked for: the engine sends most
+    scripts whole, in one message, and a seed file of a million statements
+    need not hold a million objects for that. What ``non_transactional``
+    says is gathered in one pass when the script is split.
+    """
 
     text: str
-    statements: tuple[Statement, ...]
+    original: str = field(repr=False)
+    plan: _Plan = field(repr=False)
+    unwrapped: bool = False
+    why: str | None = None
+
+    @cached_property
+    def statements(self) -> tuple[Statement, ...]:
+        found = tuple(_statements(self.original, self.plan))
+        return found[1:-1] if self.unwrapped else found
 
     @property
     def non_transactional(self) -> str | None:
         """Why this script cannot run in one transaction, or None."""
-        for statement in self.statements:
-            if statement.non_transactional:
-                return statement.non_transactional
-        for statement in self.statements:
-            if statement.transaction_control:
-                return f"it controls transactions itself ({statement.transaction_control})"
-        return None
+        return self.why
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Script):
+            return NotImplemented
+        return (self.text, self.statements) == (other.text, other.statements)
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
 
 def line_of(text: str, offset: int) -> int:
@@ -89,12 +107,33 @@ CHUNK_CHARS = 512 * 1024
 
 def split(text: str) -> Script:
     """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
-    if not text or text.isspace():
-        return Script(text, ())
-    slices = _slices(text)
-    anywhere = _TRIGGERS.search(text) is not None
-    statements = tuple(_statement(text, s, anywhere=anywhere) for s in slices)
-    return _unwrap(Script(text, statements))
+    plan = _plan(text)
+    count = 0
+    first = last = None
+    controls: list[Statement] = []
+    special: str | None = None
+    for statement in _statements(text, plan):
+        count += 1
+        first = first or statement
+        last = statement
+        if statement.transaction_control:
+            controls.append(statement)
+        special = special or statement.non_transactional
+    wrapped = (
+        count >= 2
+        and len(controls) == 2
+        and first is controls[0]
+        and last is controls[1]
+        and controls[0].transaction_control == "BEGIN"
+        and controls[1].transaction_control == "COMMIT"
+    )
+    if wrapped:
+        body = _blank(text, controls)
+        return Script(body, text, plan, unwrapped=True, why=special)
+    why = special
+    if why is None and controls:
+        why = f"it controls transactions itself ({controls[0].transaction_control})"
+    return Script(text, text, plan, why=why)
 
 
 def _statement(text: str, where: slice, *, anywhere: bool) -> Statement:
@@ -104,70 +143,107 @@ def _statement(text: str, where: slice, *, anywhere: bool) -> Statement:
     return Statement(body, where.start)
 
 
-def _slices(text: str) -> list[slice]:
-    """The statements' places: the parser's split, piece by piece; the scanner's if it fails."""
+def _statements(text: str, plan: _Plan) -> Iterator[Statement]:
+    anywhere = _TRIGGERS.search(text) is not None
+    for where in _spans(text, plan):
+        yield _statement(text, where, anywhere=anywhere)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a script is split: ``parser`` (the pieces between ``cuts`` parse), ``scanner``
+    (some do not: the lexer's ``;`` tokens, as the server will report the error) or
+    ``whole`` (the lexer rejects it: kept whole)."""
+
+    how: str
+    cuts: tuple[int, ...] = ()
+
+
+def _plan(text: str) -> _Plan:
+    if not text or text.isspace():
+        return _Plan("parser", (0, len(text)))
     try:
         cuts = _cuts(text)
     except parser.ParseError:
-        stripped = text.strip()
-        if not stripped:
-            return []
-        start = text.index(stripped[0])
-        return [slice(start, start + len(stripped))]
+        return _Plan("whole")
     try:
-        return _by_pieces(text, cuts, _parser_slices)
+        return _Plan("parser", tuple(_parsing_cuts(text, cuts)))
     except parser.ParseError:
-        pass
-    try:
-        return _by_pieces(text, cuts, _scanner_slices, grow=False)
-    except parser.ParseError:
+        return _Plan("scanner", tuple(cuts))
+
+
+def _spans(text: str, plan: _Plan) -> Iterator[slice]:
+    """The statements' places, a piece at a time."""
+    if plan.how == "whole":
         stripped = text.strip()
-        start = text.index(stripped[0])
-        return [slice(start, start + len(stripped))]
+        if stripped:
+            start = text.index(stripped[0])
+            yield slice(start, start + len(stripped))
+        return
+    splitter = _parser_slices if plan.how == "parser" else _scanner_slices
+    for start, end in itertools.pairwise(plan.cuts):
+        if text[start:end].isspace():
+            continue
+        for where in splitter(text[start:end]):
+            yield slice(where.start + start, where.stop + start)
 
 
 def _cuts(text: str) -> list[int]:
-    """Offsets where pieces may start: each a statement's start, right after a top-level ``;``.
+    """Offsets about CHUNK_CHARS apart where pieces may start: each a statement's start,
+    right after a top-level ``;``; ``ParseError`` if the lexer rejects the text.
 
-    libpg_query's scanner split is cheap (no tree, no Python token objects); its
-    statements are only used as places to cut, never as the split itself (it
-    drops a statement without a keyword, and cuts inside ``BEGIN ATOMIC``, which
-    the parser, growing a piece until it parses, gets right).
+    libpg_query's scanner split (no tree, no Python token objects) of a window
+    gives them; a window is grown while it ends inside a string or comment. Its
+    statements are only places to cut, never the split itself: it drops a
+    statement without a keyword, and cuts inside ``BEGIN ATOMIC`` (which the
+    parser, growing a piece until it parses, gets right).
     """
     cuts = [0]
-    for where in parser.split(text, with_parser=False, only_slices=True):
-        if where.start - cuts[-1] >= CHUNK_CHARS:
-            cuts.append(where.start)
+    while len(text) - cuts[-1] > CHUNK_CHARS:
+        start, size = cuts[-1], 2 * CHUNK_CHARS
+        while True:
+            end = min(len(text), start + size)
+            try:
+                places = parser.split(text[start:end], with_parser=False, only_slices=True)
+            except parser.ParseError:
+                if end == len(text):
+                    raise
+                size *= 2
+                continue
+            later = next((p.start for p in places if p.start >= CHUNK_CHARS), None)
+            if later is not None or end == len(text):
+                break
+            size *= 2
+        if later is None:
+            break  # the rest is one statement
+        cuts.append(start + later)
+    parser.split(text[cuts[-1] :], with_parser=False, only_slices=True)  # the lexer takes it
     cuts.append(len(text))
     return cuts
 
 
-def _by_pieces(
-    text: str, cuts: list[int], splitter: Callable[[str], list[slice]], *, grow: bool = True
-) -> list[slice]:
-    """``splitter`` applied to the pieces between ``cuts``, offsets made the text's.
+def _parsing_cuts(text: str, cuts: list[int]) -> list[int]:
+    """``cuts`` less those whose pieces do not parse alone; ``ParseError`` if the text fails.
 
-    With ``grow``, a piece that fails is tried again with twice as many pieces
-    after it (a cut inside ``BEGIN ATOMIC`` or a rule's actions fails to parse);
-    ``ParseError`` once it fails to the end of the text.
+    A piece that fails is tried again with twice as many pieces after it (a cut
+    inside ``BEGIN ATOMIC`` or a rule's actions fails to parse).
     """
-    found: list[slice] = []
+    kept = [0]
     i = 0
     while i < len(cuts) - 1:
         step = 1
         while True:
             j = min(i + step, len(cuts) - 1)
-            start = cuts[i]
             try:
-                pieces = splitter(text[start : cuts[j]])
+                parser.split(text[cuts[i] : cuts[j]], with_parser=True, only_slices=True)
                 break
             except parser.ParseError:
-                if not grow or j == len(cuts) - 1:
+                if j == len(cuts) - 1:
                     raise
                 step *= 2
-        found.extend(slice(s.start + start, s.stop + start) for s in pieces)
+        kept.append(cuts[j])
         i = j
-    return found
+    return kept
 
 
 def _parser_slices(text: str) -> list[slice]:
@@ -272,22 +348,12 @@ def _why_not_in_transaction(node: ast.Node | None) -> str | None:  # noqa: PLR09
     return None
 
 
-def _unwrap(script: Script) -> Script:
-    """Blank out one outer BEGIN ... COMMIT (offsets kept), leaving the body to the engine."""
-    statements = script.statements
-    controls = [s for s in statements if s.transaction_control]
-    if (
-        len(statements) >= 2
-        and len(controls) == 2
-        and statements[0].transaction_control == "BEGIN"
-        and statements[-1].transaction_control == "COMMIT"
-    ):
-        text = script.text
-        for stmt in (statements[0], statements[-1]):
-            end = stmt.start + len(stmt.text)
-            # The statement's own ';' follows its slice; blank it too.
-            if end < len(text) and text[end] == ";":
-                end += 1
-            text = text[: stmt.start] + " " * (end - stmt.start) + text[end:]
-        return Script(text, statements[1:-1])
-    return script
+def _blank(text: str, wrapper: list[Statement]) -> str:
+    """``text`` with the outer BEGIN and COMMIT blanked out (offsets kept)."""
+    for stmt in wrapper:
+        end = stmt.start + len(stmt.text)
+        # The statement's own ';' follows its slice; blank it too.
+        if end < len(text) and text[end] == ";":
+            end += 1
+        text = text[: stmt.start] + " " * (end - stmt.start) + text[end:]
+    return text

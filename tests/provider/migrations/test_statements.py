@@ -152,3 +152,10 @@ def test_whitespace_alone_is_no_statement() -> None:
 def test_a_word_in_a_string_costs_a_parse_not_a_classification() -> None:
     script = statements.split("INSERT INTO t VALUES ('VACUUM; BEGIN');")
     assert script.non_transactional is None
+
+
+def test_a_scripts_statements_are_made_only_when_asked_for() -> None:
+    script = statements.split("CREATE TABLE a (x int);\nVACUUM a;\n" * 3)
+    assert script.non_transactional == "VACUUM"
+    assert "statements" not in vars(script)  # the engine sends it whole: no objects made
+    assert len(script.statements) == 6
