@@ -84,6 +84,8 @@ def _fetch(
     def get(key: str) -> bytes:
         return found.read_bounded(s3.get_object(Bucket=location.bucket, Key=key)["Body"])
 
+    if deadline is not None and deadline.expired():
+        raise _out_of_time(prop, location, 0, len(wanted))
     pool = ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(wanted))))
     try:
         futures: dict[Future[bytes], str] = {
@@ -95,15 +97,19 @@ def _fetch(
             if future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
         if pending:
-            raise ProviderError(
-                f"{prop}: s3://{location.bucket}/{location.key}: {len(done)} of {len(futures)} "
-                "objects were read before the invocation's time ran out: give the function a "
-                "longer timeout, or ship the migrations as one .zip."
-            )
+            raise _out_of_time(prop, location, len(done), len(futures))
         for future, relative in sorted(futures.items(), key=lambda item: item[1]):
             found.put(relative, future.result())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _out_of_time(prop: str, location: S3Location, done: int, wanted: int) -> ProviderError:
+    return ProviderError(
+        f"{prop}: s3://{location.bucket}/{location.key}: {done} of {wanted} objects were read "
+        "before the invocation's time ran out: give the function a longer timeout, or ship "
+        "the migrations as one .zip."
+    )
 
 
 def _cache_path(
