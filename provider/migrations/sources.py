@@ -55,16 +55,19 @@ MAX_SOURCE_BYTES = max_source_bytes()  # read once, at cold start
 
 
 def megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size} bytes"
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
 def too_much(where: str, limit: int) -> str:
     """Why a source was refused: where, the limit, and what to do."""
     memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     sized = f" (sized to the function's {memory} MB of memory)" if memory else ""
+    more = ", or give the migrations function more memory" if memory else ""
     return (
         f"{where} holds more than {megabytes(limit)} or {MAX_FILES} files, the most a "
-        f"source may hold{sized}: split it, or give the migrations function more memory."
+        f"source may hold{sized}: split it{more}."
     )
 
 
