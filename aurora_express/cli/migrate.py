@@ -32,11 +32,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import psycopg
 from psycopg import conninfo
 
-from aurora_express.cli import cluster_access, schema_summary
+from aurora_express.cli import schema_summary
 from aurora_express.cli.errors import EXIT_USAGE, CliError
 from provider.common.errors import InvalidProperty, ProviderError
 from provider.migrations import connect, layouts, properties, sources
@@ -183,6 +182,11 @@ def _local_target(database: str) -> Iterator[LocalTarget]:
 
 def _cluster_target(args: argparse.Namespace) -> ClusterTarget:
     """Logged in to as the Lambda logs in; the database made first by migrate."""
+    # boto3 only here: a --dsn or --local run never loads it.
+    import boto3  # noqa: PLC0415
+
+    from aurora_express.cli import cluster_access  # noqa: PLC0415
+
     address = cluster_access.resolve(
         args.cluster,
         region=args.region,

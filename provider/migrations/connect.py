@@ -27,7 +27,7 @@ import stamina
 from psycopg import sql
 
 from provider.common.errors import ProviderError
-from provider.common.logging import redact
+from provider.common.redaction import redact
 from provider.migrations import settings
 from provider.migrations.settings import Tls
 

@@ -14,6 +14,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from provider.common.errors import InvalidProperty
+from provider.migrations.database_name import database_problem
 from provider.migrations.history import DEFAULT_TABLE, TableName
 from provider.migrations.layouts import Layout
 from provider.migrations.plan import SeedMode
@@ -86,23 +87,6 @@ class RunProperties(BaseModel):
     @property
     def table(self) -> TableName:
         return TableName.parse(self.history_table)
-
-
-# Databases RDS keeps for itself or PostgreSQL's templates: never created, never migrated.
-RESERVED_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
-NAME_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes: a longer name is cut, not refused
-
-
-def database_problem(name: str) -> str | None:
-    """Why ``name`` cannot be the migrated database, or None (one rule: property and CLI)."""
-    if not name or "\x00" in name:
-        return "must be a database name of 1 to 63 bytes"
-    if len(name.encode()) > NAME_BYTES:
-        # PostgreSQL would create it cut to 63 bytes, then find no database by the full name.
-        return f"must be at most {NAME_BYTES} bytes in UTF-8, not {len(name.encode())}"
-    if name in RESERVED_DATABASES:
-        return f"{name} is reserved (template databases, rdsadmin); name the application's own"
-    return None
 
 
 class MigrationsProperties(RunProperties):
