@@ -35,7 +35,8 @@ from provider.migrations.sources import SourceFiles
 if TYPE_CHECKING:  # pydantic's models: validated by the caller (the handler, the CLI)
     import psycopg
 
-    from provider.migrations.properties import MigrationsProperties, RunProperties
+    from provider.migrations.properties import MigrationsProperties
+    from provider.migrations.run_flags import RunSettings
 
 # -- the three parts -----------------------------------------------------------------
 
@@ -109,7 +110,7 @@ class ClusterTarget:
 
 
 def options_from(
-    props: RunProperties, *, applied_by: str, deadline: Deadline | None = None
+    props: RunSettings, *, applied_by: str, deadline: Deadline | None = None
 ) -> Options:
     """The engine's options from the run's properties (the resource's, or the CLI's flags)."""
     return Options(

@@ -18,6 +18,7 @@ from provider.migrations.database_name import database_problem
 from provider.migrations.history import DEFAULT_TABLE, TableName
 from provider.migrations.layouts import Layout
 from provider.migrations.plan import SeedMode
+from provider.migrations.run_flags import check_placeholders
 
 _IDENTIFIER = re.compile(r"^[^\x00]{1,63}$")
 
@@ -81,7 +82,7 @@ class RunProperties(BaseModel):
     @model_validator(mode="after")
     def _table_parses(self) -> Self:
         TableName.parse(self.history_table)
-        _check_placeholders(self.placeholders)
+        check_placeholders(self.placeholders)
         return self
 
     @property
@@ -119,20 +120,6 @@ class MigrationsProperties(RunProperties):
         if self.seeds is not None and self.seeds_s3_uri:
             raise InvalidProperty("SeedsS3Uri", "give Seeds or SeedsS3Uri, not both")
         return self
-
-
-def _check_placeholders(placeholders: dict[str, str] | None) -> None:
-    """Names as Flyway reads them between ``${`` and ``}``: case-insensitive, so once each."""
-    seen: dict[str, str] = {}
-    for name in placeholders or {}:
-        if not name or "}" in name or "${" in name:
-            raise InvalidProperty("Placeholders", f"{name!r} is not a placeholder name")
-        if name.lower() in seen:
-            raise InvalidProperty(
-                "Placeholders",
-                f"{seen[name.lower()]!r} and {name!r} are one placeholder (names ignore case)",
-            )
-        seen[name.lower()] = name
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

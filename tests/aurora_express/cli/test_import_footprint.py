@@ -17,7 +17,7 @@ from aurora_express.cli.main import main
 from aurora_express.local.embedded_pg import EmbeddedPostgres
 from tests.support.imports import cli_code, loaded_after
 
-NOT_FOR_DSN = {"boto3", "botocore", "pglast", "aws_lambda_powertools", "moto"}
+NOT_FOR_DSN = {"boto3", "botocore", "pglast", "pydantic", "aws_lambda_powertools", "moto"}
 
 
 @pytest.fixture
