@@ -16,18 +16,26 @@ naming the variable).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provider.common.boundary import direct_invocation
 from provider.common.custom_resource import CustomResource
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.common.logging import function_logger
-from provider.migrations import migrator, properties, settings
+from provider.migrations import settings
+from provider.migrations.clients import Clients
+
+if TYPE_CHECKING:
+    from provider.migrations import migrator, properties
+
+# The engine (psycopg, pglast) and the property models (pydantic) are imported by
+# the requests that use them (hence the PLC0415 waivers): a Delete touches nothing
+# and a cold start that answers one loads none of them.
 
 logger = function_logger("aurora-express-migrations")
 helper = CustomResource()
-clients = migrator.Clients()
+clients = Clients()
 
 ACTIONS = ("plan", "status", "migrate")
 # A direct invocation's own keys, beside the resource's properties.
@@ -51,6 +59,8 @@ def build(
     direct: bool = False,
     request_id: str | None = None,
 ) -> migrator.Migrator:
+    from provider.migrations import migrator  # noqa: PLC0415
+
     return migrator.for_resource(
         props,
         settings.current(),
@@ -84,6 +94,8 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
         request_type=event.get("RequestType"),
         poll="CrHelperPoll" in event,
     )
+    from provider.migrations import properties  # noqa: PLC0415
+
     props = properties.parse(event.get("ResourceProperties", {}))
     deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
     applied_by = applied_by_cloudformation(event)
@@ -128,6 +140,8 @@ def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise ProviderError("Action must be plan, status or migrate.")
     request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
     raw = {k: v for k, v in event.items() if k not in DIRECT_KEYS}
+    from provider.migrations import properties  # noqa: PLC0415
+
     props = properties.parse(raw)
     applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
     deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None

@@ -16,6 +16,11 @@ statement is classified:
 A script the parser rejects is split by the scanner alone (the server will
 report the syntax error with its position); one the scanner rejects is kept
 whole.
+
+pglast (libpg_query, ~20 ms to import) is imported by the first split, not
+with this module: reading a folder, its checksums and a plan of migrations
+already applied need no split (``might_not_be_transactional`` answers the
+common case without it).
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from pglast import ast, enums, parser
+if TYPE_CHECKING:
+    from pglast import ast
 
 NO_TRANSACTION_DIRECTIVE = "-- aurora-express:no-transaction"
 
@@ -88,13 +95,17 @@ def has_no_transaction_directive(text: str) -> bool:
 
 
 # Words without which no statement needs classifying: the common statement
-# (CREATE TABLE, INSERT, ...) skips its parse. A cheap search of the statement's
-# text, a superset of the lexer's tokens (a word in a string or comment only costs
-# a parse). SAVEPOINT, RELEASE and PREPARE TRANSACTION are transaction control
-# only beside another of these words (as when the whole script was scanned).
-_TRIGGERS = re.compile(
-    r"\b(?:CONCURRENTLY|VACUUM|REINDEX|CLUSTER|DATABASE|SYSTEM|TABLESPACE|SUBSCRIPTION"
-    r"|BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b",
+# (CREATE TABLE, INSERT, ...) skips its parse. The words of the lexer's tokens
+# that matter wherever they are not inside a longer identifier (comments and
+# strings too): a superset of the tokens, found without pglast (a word in a
+# string or comment only costs a parse). Not after a letter or _, not before a
+# letter, digit, _ or $. SAVEPOINT, RELEASE and PREPARE TRANSACTION are
+# transaction control only beside another of these words in the script.
+_TRIGGER_WORDS = re.compile(
+    r"(?<![^\W\d])"
+    r"(?:concurrently|vacuum|reindex|cluster|database|system|tablespace|subscription"
+    r"|begin|start|commit|end|rollback|abort)"
+    r"(?![\w$])",
     re.IGNORECASE,
 )
 _TRANSACTION_ONLY = re.compile(r"\b(?:SAVEPOINT|RELEASE|PREPARE)\b", re.IGNORECASE)
@@ -103,6 +114,12 @@ _TRANSACTION_ONLY = re.compile(r"\b(?:SAVEPOINT|RELEASE|PREPARE)\b", re.IGNORECA
 # the scanner's tokens as Python objects cost more (about 80): both work on pieces
 # of about this many characters, cut where a statement starts.
 CHUNK_CHARS = 512 * 1024
+
+
+def might_not_be_transactional(text: str) -> bool:
+    """False when no statement of ``text`` can need classifying: ``split`` would find it
+    transactional, no wrapper to remove. A cheap test that runs before pglast is loaded."""
+    return _TRIGGER_WORDS.search(text) is not None
 
 
 def split(text: str) -> Script:
@@ -138,13 +155,13 @@ def split(text: str) -> Script:
 
 def _statement(text: str, where: slice, *, anywhere: bool) -> Statement:
     body = text[where]
-    if _TRIGGERS.search(body) or (anywhere and _TRANSACTION_ONLY.search(body)):
+    if _TRIGGER_WORDS.search(body) or (anywhere and _TRANSACTION_ONLY.search(body)):
         return _classify(body, where.start)
     return Statement(body, where.start)
 
 
 def _statements(text: str, plan: _Plan) -> Iterator[Statement]:
-    anywhere = _TRIGGERS.search(text) is not None
+    anywhere = _TRIGGER_WORDS.search(text) is not None
     for where in _spans(text, plan):
         yield _statement(text, where, anywhere=anywhere)
 
@@ -160,6 +177,8 @@ class _Plan:
 
 
 def _plan(text: str) -> _Plan:
+    from pglast import parser  # noqa: PLC0415 (see the module's docstring)
+
     if not text or text.isspace():
         return _Plan("parser", (0, len(text)))
     try:
@@ -198,6 +217,8 @@ def _cuts(text: str) -> list[int]:
     statement without a keyword, and cuts inside ``BEGIN ATOMIC`` (which the
     parser, growing a piece until it parses, gets right).
     """
+    from pglast import parser  # noqa: PLC0415 (see the module's docstring)
+
     cuts = [0]
     while len(text) - cuts[-1] > CHUNK_CHARS:
         start, size = cuts[-1], 2 * CHUNK_CHARS
@@ -228,6 +249,8 @@ def _parsing_cuts(text: str, cuts: list[int]) -> list[int]:
     A piece that fails is tried again with twice as many pieces after it (a cut
     inside ``BEGIN ATOMIC`` or a rule's actions fails to parse).
     """
+    from pglast import parser  # noqa: PLC0415 (see the module's docstring)
+
     kept = [0]
     i = 0
     while i < len(cuts) - 1:
@@ -247,6 +270,8 @@ def _parsing_cuts(text: str, cuts: list[int]) -> list[int]:
 
 
 def _parser_slices(text: str) -> list[slice]:
+    from pglast import parser  # noqa: PLC0415 (see the module's docstring)
+
     return list(parser.split(text, with_parser=True, only_slices=True))
 
 
@@ -255,6 +280,8 @@ _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
 def _scanner_slices(text: str) -> list[slice]:
     """Split at the lexer's ``;`` tokens (strings, dollar quotes and comments are whole tokens)."""
+    from pglast import parser  # noqa: PLC0415 (see the module's docstring)
+
     slices: list[slice] = []
     start = end = None
     for token in parser.scan(text):
@@ -271,6 +298,8 @@ def _scanner_slices(text: str) -> list[slice]:
 
 
 def _classify(text: str, start: int) -> Statement:
+    from pglast import ast, parser  # noqa: PLC0415 (see the module's docstring)
+
     try:
         parsed = parser.parse_sql(text)
     except parser.ParseError:
@@ -284,6 +313,8 @@ def _classify(text: str, start: int) -> Statement:
 
 
 def _transaction_word(node: ast.TransactionStmt) -> str:
+    from pglast import enums  # noqa: PLC0415 (see the module's docstring)
+
     if node.kind is None:
         return "transaction control"
     kind = enums.TransactionStmtKind
@@ -302,6 +333,8 @@ def _options(params: object) -> set[str]:
 
 def _why_not_in_transaction(node: ast.Node | None) -> str | None:  # noqa: PLR0911, PLR0912
     """The statement's name when PostgreSQL would refuse it in a transaction block."""
+    from pglast import ast, enums  # noqa: PLC0415 (see the module's docstring)
+
     match node:
         case ast.IndexStmt(concurrent=True):
             return "CREATE INDEX CONCURRENTLY"
