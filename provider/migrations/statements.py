@@ -12,6 +12,13 @@ statement is classified:
 - ``transaction_control``: ``BEGIN``/``COMMIT``/... written in the file. A
   file wrapped in one ``BEGIN ... COMMIT`` is unwrapped (the engine opens its
   own transaction); any other use makes the file run statement by statement.
+- ``copy_data``: a ``COPY ... FROM stdin`` carries the rows that follow it up
+  to a line ``\\.`` (pg_dump's data blocks, see ``copy_blocks``); they are
+  blanked out of ``Script.text``, so the rest splits as SQL.
+
+What the engine cannot run is a ``Script.refusal`` (offset, problem): a psql
+meta-command, a ``COPY ... FROM STDIN`` without its data, ``COPY ... TO
+STDOUT``.
 
 A script the parser rejects is split by the scanner alone (the server will
 report the syntax error with its position); one the scanner rejects is kept
@@ -20,9 +27,12 @@ whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, replace
 
 from pglast import ast, enums, parser
+
+from provider.migrations import copy_blocks
 
 NO_TRANSACTION_DIRECTIVE = "-- aurora-express:no-transaction"
 
@@ -35,14 +45,39 @@ class Statement:
     start: int
     non_transactional: str | None = None
     transaction_control: str | None = None
+    copy_data: CopyData | None = None
+    copy_stdio: str | None = None  # "FROM STDIN" or "TO STDOUT" for such a COPY
+
+
+@dataclass(frozen=True)
+class CopyData:
+    """The rows of a ``COPY ... FROM stdin`` as written, from offset ``start`` of the script."""
+
+    text: str
+    start: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the script cannot run, at character ``offset``: what is wrong and what to change."""
+
+    offset: int
+    problem: str
 
 
 @dataclass(frozen=True)
 class Script:
-    """A script, split: ``text`` keeps every offset of the original (unwrapping blanks it out)."""
+    """A script, split: ``text`` keeps every offset of the original (unwrapping and COPY data
+    blocks blank parts out); ``refusal`` says why it cannot run, if it cannot."""
 
     text: str
     statements: tuple[Statement, ...]
+    refusal: Refusal | None = None
+
+    @property
+    def has_copy_data(self) -> bool:
+        """True when a statement carries COPY rows (it runs as several messages)."""
+        return any(s.copy_data is not None for s in self.statements)
 
     @property
     def non_transactional(self) -> str | None:
@@ -72,13 +107,15 @@ def has_no_transaction_directive(text: str) -> bool:
 _TRIGGERS = frozenset(
     {
         "CONCURRENTLY", "VACUUM", "REINDEX", "CLUSTER", "DATABASE", "SYSTEM_P", "TABLESPACE",
-        "SUBSCRIPTION", "BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P",
+        "SUBSCRIPTION", "BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P", "COPY",
     }
 )  # fmt: skip
 
 
 def split(text: str) -> Script:
     """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
+    found = copy_blocks.find(text)
+    text = found.text
     slices = _slices(text)
     try:
         worth_parsing = not _TRIGGERS.isdisjoint(t.name for t in parser.scan(text))
@@ -88,7 +125,49 @@ def split(text: str) -> Script:
         _classify(text[s], s.start) if worth_parsing else Statement(text[s], s.start)
         for s in slices
     )
-    return _unwrap(Script(text, statements))
+    statements = _with_data(statements, found.blocks)
+    script = _unwrap(Script(text, statements))
+    return replace(script, refusal=_refusal(script, found))
+
+
+def _with_data(
+    statements: tuple[Statement, ...], blocks: tuple[copy_blocks.Block, ...]
+) -> tuple[Statement, ...]:
+    """Each block given to its COPY: the last statement that starts before the block's ``;``."""
+    if not blocks:
+        return statements
+    starts = [s.start for s in statements]
+    attached = list(statements)
+    for block in blocks:
+        index = bisect.bisect_left(starts, block.header_end) - 1
+        if index >= 0 and attached[index].copy_stdio == "FROM STDIN":
+            data = CopyData(block.data, block.start)
+            attached[index] = replace(attached[index], copy_data=data)
+    return tuple(attached)
+
+
+def _refusal(script: Script, found: copy_blocks.Found) -> Refusal | None:
+    problems: list[Refusal] = []
+    if found.refusal is not None:
+        problems.append(Refusal(*found.refusal))
+    for s in script.statements:
+        if s.copy_stdio == "TO STDOUT":
+            problems.append(
+                Refusal(
+                    s.start,
+                    "COPY ... TO STDOUT sends rows to the client, which a migration cannot "
+                    "receive: remove it, or copy into a table with INSERT ... SELECT",
+                )
+            )
+        elif s.copy_stdio == "FROM STDIN" and s.copy_data is None:
+            problems.append(
+                Refusal(
+                    s.start,
+                    "COPY ... FROM STDIN has no data: end its line with ';' and put the rows "
+                    "after it, then a line \\. (as pg_dump writes them), or use INSERT",
+                )
+            )
+    return min(problems, key=lambda r: r.offset) if problems else None
 
 
 def _slices(text: str) -> list[slice]:
@@ -134,6 +213,10 @@ def _classify(text: str, start: int) -> Statement:
     if len(parsed) != 1:
         return Statement(text, start)
     node = parsed[0].stmt
+    if copy_blocks.from_stdin(node):
+        return Statement(text, start, copy_stdio="FROM STDIN")
+    if copy_blocks.to_stdout(node):
+        return Statement(text, start, copy_stdio="TO STDOUT")
     if isinstance(node, ast.TransactionStmt):
         return Statement(text, start, transaction_control=_transaction_word(node))
     return Statement(text, start, non_transactional=_why_not_in_transaction(node))
