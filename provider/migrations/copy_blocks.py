@@ -27,6 +27,7 @@ _TERMINATOR = re.compile(r"^\\\.[ \t]*\r?$", re.M)
 # A line that may end a COPY header: ``;`` last, or before a line comment.
 _STATEMENT_END = re.compile(r";[ \t\r]*(?:--[^\n]*)?$", re.M)
 _PG_DUMP_GUARD = re.compile(r"^\\(?:un)?restrict(?:[ \t]+[^\s\\]*)?[ \t]*\r?$", re.M)
+_STDIN = re.compile("stdin", re.I)
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _WORD = re.compile(r"\\([A-Za-z!?;.]*)")
 
@@ -68,7 +69,7 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     at = 0
     for start, end in spans:
         parts.append(text[at:start])
-        parts.append(re.sub(r"[^\n]", " ", text[start:end]))
+        parts.append("\n".join(" " * len(line) for line in text[start:end].split("\n")))
         at = end
     parts.append(text[at:])
     return "".join(parts)
@@ -79,12 +80,11 @@ def _spaces(match: re.Match[str]) -> str:
 
 
 def _blocks(text: str) -> list[Block]:
-    lower = text.lower()
     blocks: list[Block] = []
     pos = 0  # the lexer is outside any literal here
     search_from = 0
     while (terminator := _TERMINATOR.search(text, search_from)) is not None:
-        header = _header(text, lower, pos, terminator.start())
+        header = _header(text, pos, terminator.start())
         if header is None:
             search_from = terminator.end()  # a stray ``\.`` (or one in a literal)
             continue
@@ -96,13 +96,16 @@ def _blocks(text: str) -> list[Block]:
     return blocks
 
 
-def _header(text: str, lower: str, pos: int, limit: int) -> tuple[int, int] | None:
+def _header(text: str, pos: int, limit: int) -> tuple[int, int] | None:
     """(offset of its ``;``, start of the data) of the first COPY FROM STDIN header in
     ``text[pos:limit]``; None when there is none."""
     boundary = pos
+    stdin = _stdin(text, boundary, limit)  # no header without the word
     for candidate in _STATEMENT_END.finditer(text, pos, limit):
         line_end = candidate.end()
-        if lower.find("stdin", boundary, line_end) < 0:
+        if stdin < 0:
+            return None
+        if stdin >= line_end:
             continue
         try:
             region = _PG_DUMP_GUARD.sub(_spaces, text[boundary:line_end])
@@ -121,7 +124,13 @@ def _header(text: str, lower: str, pos: int, limit: int) -> tuple[int, int] | No
             data_start = line_end + 1 if line_end < len(text) else line_end
             return semicolon, data_start
         boundary = semicolon + 1
+        stdin = _stdin(text, boundary, limit)
     return None
+
+
+def _stdin(text: str, start: int, end: int) -> int:
+    found = _STDIN.search(text, start, end)
+    return found.start() if found else -1
 
 
 def is_copy_from_stdin(statement: str) -> bool:

@@ -202,3 +202,14 @@ def test_what_cannot_run_is_refused_naming_file_and_line_before_anything_runs(
     assert caught.value.reason.startswith(f"V2__bad.sql line {line}: ")
     assert says in caught.value.reason
     assert tables(conn) == set() and history(conn) == []
+
+
+def test_a_file_wrapped_in_begin_and_commit_applies_its_rows_with_its_history_row(
+    conn: Conn,
+) -> None:
+    text = "BEGIN;\nCREATE TABLE w (v int);\nCOPY w FROM stdin;\n1\n2\n\\.\nCOMMIT;\n"
+    the_set = mset({"V1__wrapped.sql": text})
+    assert the_set.migrations[0].transactional
+    run(conn, the_set)
+    assert conn.execute("SELECT count(*) FROM w").fetchone() == (2,)
+    assert history(conn) == [("1", "V1__wrapped.sql", "versioned", True)]
