@@ -100,3 +100,10 @@ def test_copy_from_stdin_without_rows_and_copy_to_stdout_are_refused() -> None:
 def test_server_side_copy_from_a_file_is_left_to_the_server() -> None:
     script = split("COPY t FROM '/tmp/x.csv';\nCOPY t TO '/tmp/y.csv';\n")
     assert script.refusal is None and not script.has_copy_data
+
+
+def test_non_ascii_text_before_a_header_keeps_the_offsets_right() -> None:
+    text = "-- données 東京 😀\nSELECT 'ééé';\nCOPY t FROM stdin;\nü\n\\.\n"
+    script = split(text)
+    assert [s.text for s in script.statements] == ["SELECT 'ééé'", "COPY t FROM stdin"]
+    assert data_of(script) == ["ü\n"]
