@@ -15,7 +15,8 @@ A bad row fails naming the file's line: the server's context says which row
 of the block (``COPY t, line 3, column b: ...``).
 
 What cannot run at all (a psql meta-command, a COPY without its rows, COPY
-TO STDOUT) is refused by ``refuse_unrunnable`` before anything runs.
+TO STDOUT) is refused by ``refuse_unrunnable`` before anything runs, and is
+the plan's problem (``first_refusal``).
 """
 
 from __future__ import annotations
@@ -43,24 +44,32 @@ class StepFailed(Exception):
         self.line = line
 
 
-def refuse_unrunnable(migrations: Iterable[Migration], callbacks: Iterable[Migration] = ()) -> None:
-    """``ProviderError`` naming the file and line of the first thing that cannot run."""
+def first_refusal(
+    migrations: Iterable[Migration], callbacks: Iterable[Migration] = ()
+) -> str | None:
+    """What the first thing that cannot run is, naming its file and line; None when all can."""
     for m in migrations:
         refusal = m.script.refusal
         if refusal is not None:
-            line = m.file_line(refusal.offset)
-            raise ProviderError(shorten(f"{m.name} line {line}: {refusal.problem}."))
+            return shorten(f"{m.name} line {m.file_line(refusal.offset)}: {refusal.problem}.")
     for c in callbacks:
         refusal = c.script.refusal
-        if refusal is None and c.has_copy_data:
-            data = next(s.copy_data for s in c.script.statements if s.copy_data is not None)
-            raise ProviderError(
+        if refusal is not None:
+            return shorten(f"{c.name} line {c.file_line(refusal.offset)}: {refusal.problem}.")
+        data = next((s.copy_data for s in c.script.statements if s.copy_data is not None), None)
+        if data is not None:
+            return (
                 f"{c.name} line {c.file_line(data.start)}: a callback cannot carry COPY data; "
                 "move the rows into a migration."
             )
-        if refusal is not None:
-            line = c.file_line(refusal.offset)
-            raise ProviderError(shorten(f"{c.name} line {line}: {refusal.problem}."))
+    return None
+
+
+def refuse_unrunnable(migrations: Iterable[Migration], callbacks: Iterable[Migration] = ()) -> None:
+    """``ProviderError`` naming the file and line of the first thing that cannot run."""
+    problem = first_refusal(migrations, callbacks)
+    if problem is not None:
+        raise ProviderError(problem)
 
 
 def copy_in(conn: psycopg.Connection[Any], statement: str, data: CopyData) -> None:
