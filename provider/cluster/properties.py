@@ -110,12 +110,14 @@ def parse_duration(text: str) -> timedelta:
 
 
 class Tag(BaseModel):
-    """One user tag as RDS takes it (``tag_rules``); ``aurora-express:`` keys are ours."""
+    """A tag as RDS takes it: letters, digits, spaces, _ . : / = + - @; no aws:/rds: prefix."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    Key: str
-    Value: str = ""
+    # ``tag_rules`` checks the lengths with the rest (naming the key; aurora-express: keys are
+    # the provider's own); the schema still shows them.
+    Key: Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": 128})]
+    Value: Annotated[str, Field(json_schema_extra={"maxLength": 256})] = ""
 
     @model_validator(mode="after")
     def _acceptable(self) -> Tag:
