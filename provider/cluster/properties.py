@@ -14,12 +14,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from provider.cluster import naming
+from provider.cluster import naming, tag_rules
 from provider.cluster.source import RestoreSource, parse_instant
 from provider.common.errors import InvalidProperty
 
 RESOURCE_TYPE = "Custom::AuroraExpress"
-MAX_USER_TAGS = 46  # RDS allows 50 tags; the provider adds up to 4 of its own
+MAX_USER_TAGS = tag_rules.RDS_MAX_TAGS - 4  # the provider adds up to 4 of its own
 MAX_RESTORED_USER_TAGS = 44  # a restored cluster carries two more (restored-from, master-auth)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
@@ -76,19 +76,21 @@ def parse_duration(text: str) -> timedelta:
 
 
 class Tag(BaseModel):
-    """One user tag; ``aws:`` and ``aurora-express:`` keys are reserved."""
+    """A tag as RDS takes it: letters, digits, spaces, _ . : / = + - @; no aws:/rds: prefix."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    Key: Annotated[str, Field(min_length=1, max_length=128)]
-    Value: Annotated[str, Field(max_length=256)] = ""
+    # ``tag_rules`` checks the lengths with the rest (naming the key; aurora-express: keys are
+    # the provider's own); the schema still shows them.
+    Key: Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": 128})]
+    Value: Annotated[str, Field(json_schema_extra={"maxLength": 256})] = ""
 
-    @field_validator("Key")
-    @classmethod
-    def _not_reserved(cls, key: str) -> str:
-        if key.lower().startswith(("aws:", naming.RESERVED_TAG_PREFIX)):
-            raise ValueError(f"tag key {key!r} is reserved (aws: and aurora-express: prefixes)")
-        return key
+    @model_validator(mode="after")
+    def _acceptable(self) -> Tag:
+        why = tag_rules.problem(self.Key, self.Value, reserved=(naming.RESERVED_TAG_PREFIX,))
+        if why:
+            raise ValueError(why)
+        return self
 
 
 Capacity = Annotated[float, Field(allow_inf_nan=False)]

@@ -17,6 +17,11 @@ transactions. How each migration runs, and why:
   transaction block): one statement per message in autocommit, then the
   history row. A failure records a row with ``success = false`` (retried next
   run) and stops.
+- A migration carrying ``COPY ... FROM stdin`` rows (pg_dump's data blocks)
+  runs one statement per message, each COPY through ``cursor.copy()``
+  (``copy_data``), in its transaction or, non-transactional, in autocommit.
+  What cannot run (a psql meta-command, a COPY without its rows) is refused,
+  naming the file and line, before any migration runs.
 - Two runs never interleave: a session advisory lock keyed by the history
   table, taken by polling ``pg_try_advisory_lock`` so a waiting run holds no
   transaction (a blocking wait would deadlock with ``CREATE INDEX CONCURRENTLY``).
@@ -49,11 +54,12 @@ from psycopg import sql
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.common.responses import shorten
-from provider.migrations import callbacks, history, tool_history
+from provider.migrations import callbacks, copy_data, history, tool_history
 from provider.migrations.callbacks import Callback, Event
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
 from provider.migrations.plan import Plan, SeedMode, make_plan
+from provider.migrations.statements import CopyData
 from provider.migrations.tool_history import Snapshot, ToolHistory
 
 logger = logging.getLogger(__name__)
@@ -325,6 +331,9 @@ def _migrate_locked(
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
         raise ProviderError(problem)
+    copy_data.refuse_unrunnable(
+        [*current.pending, *current.seeds], [c.script for c in migration_set.callbacks]
+    )
 
     result = Result(latest_version=current.latest_version, warnings=list(migration_set.warnings))
     for warning in current.warnings:
@@ -470,7 +479,7 @@ class _Runner:
     def apply(self, m: Migration) -> Applied:
         started = time.monotonic()
         if m.transactional:
-            held = self._transactional(m)
+            held = self._with_copy_data(m) if m.has_copy_data else self._transactional(m)
         else:
             self._one_by_one(m)
             held = self._after()
@@ -515,6 +524,22 @@ class _Runner:
                 if line is None and time.monotonic() - started < REPLAY_LIMIT_SECONDS:
                     line = self._locate_by_replay(m, exc.sqlstate)
                 raise self._failed(m, exc, line) from exc
+
+    def _with_copy_data(self, m: Migration) -> bool:
+        """As ``_transactional``, one statement per message (``copy_data``)."""
+        begin = "BEGIN;\n" + self._settings("LOCAL ")
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return copy_data.run_in_transaction(
+                    self.conn, m, begin=begin, records=self._records(m), after=self.after
+                )
+            except copy_data.StepFailed as failed:
+                self._rollback()
+                if failed.error.sqlstate == LOCK_NOT_AVAILABLE and self._backoff(attempt):
+                    continue
+                raise self._failed(m, failed.error, failed.line) from failed.error
 
     def _rollback(self) -> None:
         if self.conn.broken:
@@ -580,7 +605,7 @@ class _Runner:
             self.conn.execute(settings)
         try:
             for statement in m.script.statements:
-                self._statement(m, statement.text, statement.start)
+                self._statement(m, statement.text, statement.start, statement.copy_data)
             if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 self._rollback()
                 self.conn.execute(self._records(m, success=False, execution_ms=0).encode())
@@ -596,19 +621,21 @@ class _Runner:
                 self._rollback()
                 self.conn.execute("RESET lock_timeout; RESET statement_timeout")
 
-    def _statement(self, m: Migration, text: str, start: int) -> None:
+    def _statement(self, m: Migration, text: str, start: int, data: CopyData | None = None) -> None:
         attempt = 0
         while True:
             attempt += 1
             try:
-                self.conn.execute(text.encode())
+                if data is None:
+                    self.conn.execute(text.encode())
+                else:
+                    copy_data.copy_in(self.conn, text, data)
                 return
             except psycopg.Error as exc:
                 self._rollback()
                 if exc.sqlstate == LOCK_NOT_AVAILABLE and self._backoff(attempt):
                     continue
-                position = exc.diag.statement_position
-                line = m.file_line(start + (int(position) - 1 if position else 0))
+                line = copy_data.data_line(m, data, exc) or copy_data.statement_line(m, start, exc)
                 if not self.conn.broken:
                     self.conn.execute(self._records(m, success=False, execution_ms=0).encode())
                 raise self._failed(m, exc, line) from exc

@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from provider.common import ownership
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
-from provider.migrations import connect, endpoint, engine, guard, history, layouts, sources
+from provider.migrations import (
+    connect,
+    copy_data,
+    endpoint,
+    engine,
+    guard,
+    history,
+    layouts,
+    sources,
+)
 from provider.migrations.clients import Clients
 from provider.migrations.engine import MigrationSet, Options, Result
 from provider.migrations.history import Row, TableName
@@ -221,12 +230,20 @@ class Migrator:
 
     def _planned(self, current: Plan) -> PlanResult:
         allowed = self.options.allow_out_of_order
-        return PlanResult(current, current.blocking_problem(allow_out_of_order=allowed))
+        problem = current.blocking_problem(allow_out_of_order=allowed)
+        return PlanResult(current, problem or self._unrunnable(current))
 
     def _against_empty(self, reason: str | None) -> PlanResult:
         the_set = self.source.migration_set
         fresh = make_plan(the_set.migrations, the_set.seeds, [], seed_mode=self.options.seed_mode)
-        return PlanResult(fresh, None, database_exists=False, missing_reason=reason)
+        problem = self._unrunnable(fresh)
+        return PlanResult(fresh, problem, database_exists=False, missing_reason=reason)
+
+    def _unrunnable(self, current: Plan) -> str | None:
+        """What of the plan cannot run (a psql meta-command, COPY without rows), as migrate
+        would refuse it."""
+        hooks = [c.script for c in self.source.migration_set.callbacks]
+        return copy_data.first_refusal([*current.pending, *current.seeds], hooks)
 
 
 # -- built from the resource's properties (the Lambda) ---------------------------------

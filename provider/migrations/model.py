@@ -100,6 +100,12 @@ class Migration:
         return self.version if self.version is not None else self.name
 
     @property
+    def has_copy_data(self) -> bool:
+        """True when it carries ``COPY ... FROM stdin`` rows: it runs as several messages
+        (``copy_data``), so it cannot share a message with other migrations."""
+        return self.script.has_copy_data
+
+    @property
     def transactional(self) -> bool:
         if self.declared_no_transaction:
             return False

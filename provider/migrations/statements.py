@@ -13,6 +13,14 @@ statement is classified:
   file wrapped in one ``BEGIN ... COMMIT`` is unwrapped (the engine opens its
   own transaction); any other use makes the file run statement by statement.
 
+- ``copy_data``: a ``COPY ... FROM stdin`` carries the rows that follow it up
+  to a line ``\\.`` (pg_dump's data blocks, see ``copy_blocks``); they are
+  blanked out of ``Script.text``, so the rest splits as SQL.
+
+What the engine cannot run is a ``Script.refusal`` (offset, problem): a psql
+meta-command, a ``COPY ... FROM STDIN`` without its data, ``COPY ... TO
+STDOUT``.
+
 A script the parser rejects is split by the scanner alone (the server will
 report the syntax error with its position); one the scanner rejects is kept
 whole.
@@ -25,12 +33,15 @@ common case without it).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
+
+from provider.migrations import copy_blocks
 
 if TYPE_CHECKING:
     from pglast import ast
@@ -46,11 +57,30 @@ class Statement:
     start: int
     non_transactional: str | None = None
     transaction_control: str | None = None
+    copy_data: CopyData | None = None
+    copy_stdio: str | None = None  # "FROM STDIN" or "TO STDOUT" for such a COPY
+
+
+@dataclass(frozen=True)
+class CopyData:
+    """The rows of a ``COPY ... FROM stdin`` as written, from offset ``start`` of the script."""
+
+    text: str
+    start: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the script cannot run, at character ``offset``: what is wrong and what to change."""
+
+    offset: int
+    problem: str
 
 
 @dataclass(frozen=True, eq=False)
 class Script:
-    """A script, split: ``text`` keeps every offset of the original (unwrapping blanks it out).
+    """A script, split: ``text`` keeps every offset of the original (unwrapping and COPY data
+    blocks blank parts out); ``refusal`` says why it cannot run, if it cannot.
 
     Its statements are made when first asked for: the engine sends most
     scripts whole, in one message, and a seed file of a million statements
@@ -63,11 +93,25 @@ class Script:
     plan: _Plan = field(repr=False)
     unwrapped: bool = False
     why: str | None = None
+    blocks: tuple[copy_blocks.Block, ...] = field(default=(), repr=False)
+    found_refusal: tuple[int, str] | None = field(default=None, repr=False)
 
     @cached_property
     def statements(self) -> tuple[Statement, ...]:
-        found = tuple(_statements(self.original, self.plan))
+        found = _with_data(tuple(_statements(self.original, self.plan)), self.blocks)
         return found[1:-1] if self.unwrapped else found
+
+    @property
+    def has_copy_data(self) -> bool:
+        """True when a statement carries COPY rows (it runs as several messages)."""
+        return bool(self.blocks) and any(s.copy_data is not None for s in self.statements)
+
+    @cached_property
+    def refusal(self) -> Refusal | None:
+        """What the engine cannot run in this script (the first, by offset), or None."""
+        if self.found_refusal is None and not _COPY_WORD.search(self.text):
+            return None  # the common script: no COPY, no meta-command
+        return _refusal(self, self.found_refusal)
 
     @property
     def non_transactional(self) -> str | None:
@@ -108,6 +152,7 @@ _TRIGGER_WORDS = re.compile(
     r"(?![\w$])",
     re.IGNORECASE,
 )
+_COPY_WORD = re.compile(r"(?<![^\W\d])copy(?![\w$])", re.IGNORECASE)  # classified for STDIN/STDOUT
 _TRANSACTION_ONLY = re.compile(r"\b(?:SAVEPOINT|RELEASE|PREPARE)\b", re.IGNORECASE)
 
 # The parser holds a script's whole tree at once (about 20 bytes a byte of SQL) and
@@ -124,6 +169,8 @@ def might_not_be_transactional(text: str) -> bool:
 
 def split(text: str) -> Script:
     """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
+    found_blocks = copy_blocks.find(text)
+    text = found_blocks.text
     plan = _plan(text)
     count = 0
     first = last = None
@@ -146,16 +193,60 @@ def split(text: str) -> Script:
     )
     if wrapped:
         body = _blank(text, controls)
-        return Script(body, text, plan, unwrapped=True, why=special)
+        return Script(body, text, plan, True, special, found_blocks.blocks, found_blocks.refusal)
     why = special
     if why is None and controls:
         why = f"it controls transactions itself ({controls[0].transaction_control})"
-    return Script(text, text, plan, why=why)
+    return Script(text, text, plan, False, why, found_blocks.blocks, found_blocks.refusal)
+
+
+def _with_data(
+    statements: tuple[Statement, ...], blocks: tuple[copy_blocks.Block, ...]
+) -> tuple[Statement, ...]:
+    """Each block given to its COPY: the last statement that starts before the block's ``;``."""
+    if not blocks:
+        return statements
+    starts = [s.start for s in statements]
+    attached = list(statements)
+    for block in blocks:
+        index = bisect.bisect_left(starts, block.header_end) - 1
+        if index >= 0 and attached[index].copy_stdio == "FROM STDIN":
+            data = CopyData(block.data, block.start)
+            attached[index] = replace(attached[index], copy_data=data)
+    return tuple(attached)
+
+
+def _refusal(script: Script, found: tuple[int, str] | None) -> Refusal | None:
+    problems: list[Refusal] = []
+    if found is not None:
+        problems.append(Refusal(*found))
+    for s in script.statements:
+        if s.copy_stdio == "TO STDOUT":
+            problems.append(
+                Refusal(
+                    s.start,
+                    "COPY ... TO STDOUT sends rows to the client, which a migration cannot "
+                    "receive: remove it, or copy into a table with INSERT ... SELECT",
+                )
+            )
+        elif s.copy_stdio == "FROM STDIN" and s.copy_data is None:
+            problems.append(
+                Refusal(
+                    s.start,
+                    "COPY ... FROM STDIN has no data: end its line with ';' and put the rows "
+                    "after it, then a line \\. (as pg_dump writes them), or use INSERT",
+                )
+            )
+    return min(problems, key=lambda r: r.offset) if problems else None
 
 
 def _statement(text: str, where: slice, *, anywhere: bool) -> Statement:
     body = text[where]
-    if _TRIGGER_WORDS.search(body) or (anywhere and _TRANSACTION_ONLY.search(body)):
+    if (
+        _TRIGGER_WORDS.search(body)
+        or _COPY_WORD.search(body)
+        or (anywhere and _TRANSACTION_ONLY.search(body))
+    ):
         return _classify(body, where.start)
     return Statement(body, where.start)
 
@@ -307,6 +398,10 @@ def _classify(text: str, start: int) -> Statement:
     if len(parsed) != 1:
         return Statement(text, start)
     node = parsed[0].stmt
+    if copy_blocks.from_stdin(node):
+        return Statement(text, start, copy_stdio="FROM STDIN")
+    if copy_blocks.to_stdout(node):
+        return Statement(text, start, copy_stdio="TO STDOUT")
     if isinstance(node, ast.TransactionStmt):
         return Statement(text, start, transaction_control=_transaction_word(node))
     return Statement(text, start, non_transactional=_why_not_in_transaction(node))

@@ -297,3 +297,11 @@ def test_a_direct_invocation_answers_the_migrators_json(
         "historyTable",
         "history",
     ]
+
+
+def test_what_cannot_run_is_the_plans_problem_naming_file_and_line() -> None:
+    files = {**FILES, "V3__load.sql": "CREATE TABLE x (id int);\n\\copy x from 'x.csv'\n"}
+    options = options_from(properties.parse_run({}), applied_by="test")
+    planned = Migrator(source(files), None, options).plan()
+    assert planned.problem is not None
+    assert planned.problem.startswith("V3__load.sql line 2: \\copy is a psql command")
