@@ -49,7 +49,7 @@ from psycopg import sql
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.common.responses import shorten
-from provider.migrations import callbacks, history, tool_history
+from provider.migrations import batches, callbacks, history, tool_history
 from provider.migrations.callbacks import Callback, Event
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
@@ -188,14 +188,19 @@ class _Tool:
 
 
 def _tool(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+    conn: psycopg.Connection[Any],
+    migration_set: MigrationSet,
+    options: Options,
+    schema: str | None = None,
 ) -> _Tool | None:
+    """The folder's tool's table; ``schema``: the connection's current schema, if known."""
     layout = migration_set.tool_layout
     if not tool_history.has_history(layout):
         return None
-    # Where the tool would keep its table: the connection's current schema.
-    found = conn.execute("SELECT current_schema()").fetchone()
-    schema = found[0] if found and found[0] else "public"
+    if schema is None:
+        # Where the tool would keep its table: the connection's current schema.
+        found = conn.execute("SELECT current_schema()").fetchone()
+        schema = found[0] if found and found[0] else "public"
     adapter = tool_history.for_layout(layout, schema, migration_set.migrations)
     if adapter is None:
         return None
@@ -208,9 +213,14 @@ def _tool(
 
 
 def _plan(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, tool: _Tool | None
+    conn: psycopg.Connection[Any],
+    migration_set: MigrationSet,
+    options: Options,
+    tool: _Tool | None,
+    *,
+    known: bool | None = None,
 ) -> Plan:
-    rows = history.read(conn, options.history_table)
+    rows = history.read(conn, options.history_table, known=known)
     return make_plan(
         migration_set.migrations,
         migration_set.seeds,
@@ -245,9 +255,9 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
     try:
         restore = _session_setup(conn)
         key = lock_key(options.history_table)
-        _acquire(conn, key, options)
+        start = _start(conn, key, options, restore)
         try:
-            return _migrate_locked(conn, migration_set, options, restore + _lock_held_sql(key))
+            return _migrate_locked(conn, migration_set, options, start)
         except ProviderError:
             _after_error(conn, migration_set.callbacks)
             raise
@@ -265,16 +275,44 @@ CHECK_INTERVAL = "SET client_connection_check_interval = 2000"
 
 
 def _session_setup(conn: psycopg.Connection[Any]) -> str:
-    """The engine's own session settings; the SQL that restores them after each migration.
+    """The engine's own session settings, as SQL sent first and after each migration.
 
     If this process dies mid-migration, the server notices within seconds and
-    rolls back, releasing the advisory lock (PostgreSQL 14+; ignored elsewhere).
+    rolls back, releasing the advisory lock (PostgreSQL 14+; left out elsewhere).
+    The server's version is known from the connection, so this costs no round trip.
     """
-    try:
-        conn.execute(CHECK_INTERVAL)
-    except psycopg.Error:
-        return ""
-    return CHECK_INTERVAL + ";\n"
+    return CHECK_INTERVAL + ";\n" if conn.info.server_version >= 140000 else ""
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What the run's first message learned, with the lock held."""
+
+    schema: str
+    history_exists: bool
+    restore: str  # the session settings, as SQL
+    key: int  # the advisory lock's
+
+
+def _start(conn: psycopg.Connection[Any], key: int, options: Options, setup: str) -> _Start:
+    """Session settings, the lock's first try, the current schema and whether the history
+    table exists: one round trip (each costs one over the network)."""
+    first = sql.SQL(
+        "{setup}SELECT pg_try_advisory_lock({key}), current_schema(), ({exists})"
+    ).format(
+        setup=sql.SQL(setup), key=sql.Literal(key), exists=history.exists_sql(options.history_table)
+    )
+    cursor = conn.execute(first)
+    while cursor.nextset():
+        pass
+    found = cursor.fetchone()
+    if found and found[0]:
+        return _Start(found[1] or "public", bool(found[2]), setup, key)
+    _acquire(conn, key, options)
+    # Another run held the lock: what it created is read again.
+    schema = conn.execute("SELECT current_schema()").fetchone()
+    exists = history.exists(conn, options.history_table)
+    return _Start((schema[0] if schema else None) or "public", exists, setup, key)
 
 
 def _lock_held_sql(key: int) -> str:
@@ -317,11 +355,14 @@ def _release(conn: psycopg.Connection[Any], key: int) -> None:
 
 
 def _migrate_locked(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, after: str
+    conn: psycopg.Connection[Any],
+    migration_set: MigrationSet,
+    options: Options,
+    start: _Start,
 ) -> Result:
-    tool = _tool(conn, migration_set, options)
-    history.ensure(conn, options.history_table)
-    current = _plan(conn, migration_set, options, tool)
+    tool = _tool(conn, migration_set, options, start.schema)
+    history.ensure(conn, options.history_table, known=start.history_exists)
+    current = _plan(conn, migration_set, options, tool, known=True)
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
         raise ProviderError(problem)
@@ -343,28 +384,78 @@ def _migrate_locked(
         result.adopted = [m.name for m in current.adopt]
         result.adopted_from = tool.adapter.tool
 
-    runner = _Runner(conn, options, kept, after=after)
+    runner = _Runner(conn, options, kept, restore=start.restore, held=_lock_held_sql(start.key))
+    _apply_all(conn, runner, current, migration_set, result)
+    return result
+
+
+def _apply_all(
+    conn: psycopg.Connection[Any],
+    runner: _Runner,
+    current: Plan,
+    migration_set: MigrationSet,
+    result: Result,
+) -> None:
+    """Apply the plan's pending migrations, then its seeds, into ``result``."""
+    options = runner.options
     position = {id(m): i for i, m in enumerate(migration_set.migrations)}
     newest = max((position[id(m)] for m in current.applied if m.version), default=-1)
-    hooks = migration_set.callbacks
-    callbacks.run(conn, hooks, Event.BEFORE_MIGRATE)
-    for batch, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
-        if batch is current.seeds:
-            callbacks.run(conn, hooks, Event.AFTER_MIGRATE)
-        for m in batch:
-            if options.deadline is not None and options.deadline.expired():
-                result.complete = False
-                return result
-            each = hooks if batch is current.pending else ()
-            callbacks.run(conn, each, Event.BEFORE_EACH_MIGRATE)
-            target.append(runner.apply(m))
-            callbacks.run(conn, each, Event.AFTER_EACH_MIGRATE)
-            logger.info(
-                "Applied %s", m.name, extra={"kind": m.kind.value, "ms": target[-1].milliseconds}
-            )
+
+    def applied(ms: Sequence[Migration], items: Sequence[Applied]) -> None:
+        nonlocal newest
+        for m, item in zip(ms, items, strict=False):
+            logger.info("Applied %s", m.name, extra={"kind": m.kind.value, "ms": item.milliseconds})
             if m.kind is Kind.VERSIONED and position[id(m)] > newest:
                 newest, result.latest_version = position[id(m)], m.version
-    return result
+
+    hooks = migration_set.callbacks
+    callbacks.run(conn, hooks, Event.BEFORE_MIGRATE)
+    for group, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
+        if group is current.seeds:
+            callbacks.run(conn, hooks, Event.AFTER_MIGRATE)
+        each = hooks if group is current.pending else ()
+        # Flyway runs the per-migration callbacks around each migration, each in a
+        # transaction of its own: with them, every migration goes in a message of its own.
+        alone = any(c.event in _EACH_EVENTS for c in each)
+        done = 0
+        while done < len(group):
+            if runner.deadline_reached or (
+                options.deadline is not None and options.deadline.expired()
+            ):
+                result.complete = False
+                return
+            m = group[done]
+            if alone or not _batchable(m):
+                callbacks.run(conn, each, Event.BEFORE_EACH_MIGRATE)
+                target.append(runner.apply(m))
+                callbacks.run(conn, each, Event.AFTER_EACH_MIGRATE)
+                applied([m], target[-1:])
+                done += 1
+                continue
+            run = _batchable_run(group, done)
+            before = len(target)
+            try:
+                runner.apply_batch(run, target)
+            finally:
+                applied(run, target[before:])
+            done += len(target) - before
+
+
+_EACH_EVENTS = (Event.BEFORE_EACH_MIGRATE, Event.AFTER_EACH_MIGRATE)
+
+
+def _batchable(m: Migration) -> bool:
+    """Whether ``m`` may share a simple-query message with others: a transactional script
+    (the rest run statement by statement, alone)."""
+    return m.transactional
+
+
+def _batchable_run(group: Sequence[Migration], start: int) -> Sequence[Migration]:
+    """The batchable migrations from ``start`` up to the next one that is not."""
+    end = start
+    while end < len(group) and _batchable(group[end]):
+        end += 1
+    return group[start:end]
 
 
 def _after_error(conn: psycopg.Connection[Any], hooks: Sequence[Callback]) -> None:
@@ -426,6 +517,30 @@ def _last_value(cursor: psycopg.Cursor[Any]) -> bool:
     return bool(row and row[0])
 
 
+def _row_sets(cursor: psycopg.Cursor[Any]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each result of a multi-statement message that returns rows."""
+    found = []
+    while True:
+        if cursor.description is not None:
+            found.append(cursor.fetchall())
+        if not cursor.nextset():
+            return found
+
+
+# The engine's own errors in a batch, raised between two migrations (SQLSTATE class "AX").
+LOCK_RELEASED = "AXLCK"
+DEADLINE_PASSED = "AXDLN"
+_OWN_ERRORS = (LOCK_RELEASED, DEADLINE_PASSED)
+COMMITTED_SETTING = "aurora_express.batch_committed"  # "<message tag>:<migrations committed>"
+
+
+def _raise_unless(condition: str, sqlstate: str, message: str) -> str:
+    return (
+        f"DO $aurora_express$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION USING "
+        f"ERRCODE = '{sqlstate}', MESSAGE = '{message}'; END IF; END $aurora_express$;\n"
+    )
+
+
 class _Runner:
     """Runs one migration at a time on ``conn`` with the options' timeouts and retries."""
 
@@ -435,7 +550,8 @@ class _Runner:
         options: Options,
         tool: _Tool | None = None,
         *,
-        after: str = "SELECT true",
+        restore: str = "",
+        held: str = "SELECT true",
     ) -> None:
         self.conn = conn
         self.options = options
@@ -443,7 +559,12 @@ class _Runner:
         # Run after each migration: the session as the engine set it (a file's SET ROLE,
         # set_config(..., false) or SET statement_timeout = 0 must not reach the next), then
         # whether the run still holds its lock (a file may call pg_advisory_unlock_all()).
-        self.after = "RESET ALL;\nRESET ROLE;\n" + after
+        self.restore = "RESET ALL;\nRESET ROLE;\n" + restore
+        self.held = held
+        self.after = self.restore + held
+        self.deadline_reached = False  # a batch stopped at the deadline on the server
+        self._attempts: dict[int, int] = {}  # lock-timeout attempts, by migration
+        self._messages = 0
 
     def _settings(self, scope: str) -> str:
         parts = []
@@ -498,7 +619,7 @@ class _Runner:
         return ";\n".join(p.as_string(self.conn) for p in parts)
 
     def _transactional(self, m: Migration) -> bool:
-        prefix = "BEGIN;\n" + self._settings("LOCAL ")
+        prefix = "BEGIN;\n" + self._settings("LOCAL ") + history.MARK_STARTED + ";\n"
         # A newline first: the file may end in a line comment.
         message = f"{prefix}{m.script.text}\n;\n{self._records(m)};\nCOMMIT;\n{self.after}"
         attempt = 0
@@ -515,6 +636,142 @@ class _Runner:
                 if line is None and time.monotonic() - started < REPLAY_LIMIT_SECONDS:
                     line = self._locate_by_replay(m, exc.sqlstate)
                 raise self._failed(m, exc, line) from exc
+
+    # -- many in one message ---------------------------------------------------
+
+    def apply_batch(self, ms: Sequence[Migration], into: list[Applied]) -> None:
+        """Apply a prefix of ``ms`` (all ``_batchable``) in one simple-query message, appending
+        each one applied to ``into``: at least one, then as many as the byte cap and the
+        deadline allow. After a lock timeout with a retry left, those before it are applied
+        and the caller sends the rest again; any other failure raises.
+
+        Each migration is ``BEGIN``, its timeouts, its start time, its text, its history row
+        (and the tool's), ``COMMIT``; then, in a transaction of its own, the session restored,
+        the count of migrations committed noted in a session setting (read back after a
+        failure), and the lock checked (raising stops the rest of the message). From the
+        second on, a migration's transaction first checks the deadline on the server.
+        """
+        self._messages += 1
+        tag = f"{id(self):x}.{self._messages}"
+        deadline = self.options.deadline
+        remaining = deadline.remaining() if deadline is not None else None
+        fit = batches.Budget(remaining, batches.MAX_MESSAGE_BYTES)
+        wall_deadline = time.time() + remaining if remaining is not None else None
+        message = bytearray()
+        layout = batches.Layout()
+        batch: list[Migration] = []
+        for m in ms:
+            before, after = self._around(m, tag, len(batch), wall_deadline)
+            text = m.script.text
+            part = f"{before}{text}{after}".encode()
+            if not fit.admit(len(part), batches.estimate(m)):
+                break
+            message += part
+            layout.add(len(before), len(text), len(after))
+            batch.append(m)
+        del part
+        table = self.options.history_table.ident.as_string(self.conn)
+        message += (
+            f"SELECT execution_ms FROM {table} ORDER BY installed_rank DESC LIMIT {len(batch)}"
+        ).encode()
+        started = time.monotonic()
+        try:
+            found = _row_sets(self.conn.execute(bytes(message)))
+        except psycopg.Error as exc:
+            del message
+            self._batch_failed(
+                batch,
+                layout=layout,
+                tag=tag,
+                exc=exc,
+                elapsed=time.monotonic() - started,
+                into=into,
+            )
+            return
+        times = reversed(found[-1]) if found else iter(())
+        for m, row in zip(batch, times, strict=False):
+            into.append(Applied(m.name, m.version, m.kind, int(row[0])))
+
+    def _around(
+        self, m: Migration, tag: str, index: int, wall_deadline: float | None
+    ) -> tuple[str, str]:
+        """The SQL before and after ``m``'s text in a batch, ``index`` its place there."""
+        check = ""
+        if index and wall_deadline is not None:
+            check = _raise_unless(
+                f"clock_timestamp() < to_timestamp({wall_deadline:.3f})",
+                DEADLINE_PASSED,
+                "the invocation's time is up",
+            )
+        before = f"BEGIN;\n{check}{self._settings('LOCAL ')}{history.MARK_STARTED};\n"
+        # A newline first: the file may end in a line comment.
+        after = (
+            f"\n;\n{self._records(m)};\nCOMMIT;\nBEGIN;\n{self.restore}"
+            f"SELECT set_config('{COMMITTED_SETTING}', '{tag}:{index + 1}', false);\n"
+            + _raise_unless(self.held, LOCK_RELEASED, "the advisory lock was released")
+            + "COMMIT;\n"
+        )
+        return before, after
+
+    def _batch_failed(
+        self,
+        batch: list[Migration],
+        *,
+        layout: batches.Layout,
+        tag: str,
+        exc: psycopg.Error,
+        elapsed: float,
+        into: list[Applied],
+    ) -> None:
+        """Report what a failed batch committed (the server says how many), then raise for
+        the migration that failed, unless it is a lock timeout to retry."""
+        if self.conn.broken:
+            raise ProviderError(
+                f"The connection was lost while applying {batch[0].name} to {batch[-1].name} "
+                "(in one message); the history has those that committed. Run again."
+            ) from exc
+        rollback = (
+            "ROLLBACK;\n"
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+            else ""
+        )
+        table = self.options.history_table.ident.as_string(self.conn)
+        recover = (
+            f"{rollback}SELECT current_setting('{COMMITTED_SETTING}', true);\n"
+            f"SELECT execution_ms FROM {table} ORDER BY installed_rank DESC LIMIT {len(batch)};\n"
+            # The session as the engine set it: a failed transaction took the restore with it.
+            f"{self.restore}"
+        )
+        setting, times = _row_sets(self.conn.execute(recover.encode()))
+        value = str(setting[0][0] or "") if setting else ""
+        committed = int(value.split(":")[1]) if value.startswith(f"{tag}:") else 0
+        if exc.sqlstate == LOCK_RELEASED:
+            committed += 1  # its own check failed after its COMMIT
+        for m, row in zip(batch[:committed], reversed(times[:committed]), strict=False):
+            into.append(Applied(m.name, m.version, m.kind, int(row[0])))
+        if exc.sqlstate == DEADLINE_PASSED:
+            self.deadline_reached = True
+            return
+        if exc.sqlstate == LOCK_RELEASED:
+            m = batch[committed - 1]
+            raise ProviderError(
+                f"{m.name} released the run's advisory lock (pg_advisory_unlock_all?); it is "
+                "applied, and the run stopped so that no other run interleaves. Run again."
+            ) from exc
+        m = batch[min(committed, len(batch) - 1)]
+        if exc.sqlstate == LOCK_NOT_AVAILABLE:
+            attempt = self._attempts[id(m)] = self._attempts.get(id(m), 0) + 1
+            if self._backoff(attempt):
+                return
+        line = None
+        position = exc.diag.statement_position
+        if position:
+            index, offset = layout.locate(int(position))
+            if index == committed and 0 <= offset < len(m.script.text):
+                line = m.file_line(offset)
+        if line is None and elapsed < REPLAY_LIMIT_SECONDS:
+            line = self._locate_by_replay(m, exc.sqlstate)
+        raise self._failed(m, exc, line) from exc
 
     def _rollback(self) -> None:
         if self.conn.broken:

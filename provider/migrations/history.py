@@ -90,13 +90,14 @@ def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
 SETUP_LOCK_KEY = 0x6175726F72612D65
 
 
-def ensure(conn: psycopg.Connection[Any], table: TableName) -> None:
-    """Create the history table (and its schema) unless they exist.
+def ensure(conn: psycopg.Connection[Any], table: TableName, *, known: bool | None = None) -> None:
+    """Create the history table (and its schema) unless they exist (``known``: already
+    checked, True when it exists).
 
     Checked first, because ``CREATE SCHEMA IF NOT EXISTS`` needs the CREATE
     privilege on the database even when the schema is already there.
     """
-    if exists(conn, table):
+    if known if known is not None else exists(conn, table):
         return
     # Two runs with other history tables (other lock keys) in one new schema would race on
     # CREATE SCHEMA (a unique violation in pg_namespace): creating is serialized per database.
@@ -125,15 +126,24 @@ def create_sql(table: TableName) -> sql.Composed:
     ).format(table=table.ident)
 
 
+def exists_sql(table: TableName) -> sql.Composed:
+    """A query that is true when the table exists."""
+    return sql.SQL("SELECT to_regclass({}) IS NOT NULL").format(
+        sql.Literal(f'"{table.schema}"."{table.table}"')
+    )
+
+
 def exists(conn: psycopg.Connection[Any], table: TableName) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{table.schema}"."{table.table}"',))
-    found = row.fetchone()
+    found = conn.execute(exists_sql(table)).fetchone()
     return bool(found and found[0])
 
 
-def read(conn: psycopg.Connection[Any], table: TableName) -> list[Row]:
-    """Every row, oldest first; none when the table does not exist yet."""
-    if not exists(conn, table):
+def read(
+    conn: psycopg.Connection[Any], table: TableName, *, known: bool | None = None
+) -> list[Row]:
+    """Every row, oldest first; none when the table does not exist yet (``known``: already
+    checked, True when it exists)."""
+    if not (known if known is not None else exists(conn, table)):
         return []
     query = sql.SQL(
         "SELECT installed_rank, version, name, kind, checksum, applied_at, execution_ms,"
@@ -153,6 +163,29 @@ def latest_by_identity(rows: list[Row]) -> dict[tuple[Kind, str], Row]:
     return latest
 
 
+# Each migration's start on the server, taken at its BEGIN: several migrations share one
+# message, so statement_timestamp() (the message's arrival) is the first one's start only.
+# Transaction-local, and read leniently: a file's RESET ALL falls back to the message's start.
+STARTED_SETTING = "aurora_express.migration_started"
+MARK_STARTED = (
+    f"SELECT set_config('{STARTED_SETTING}', extract(epoch FROM clock_timestamp())::text, true)"
+)
+
+
+def elapsed_seconds() -> sql.SQL:
+    """Seconds since the running migration's start (``MARK_STARTED``), on the server."""
+    return sql.SQL(
+        "(extract(epoch FROM clock_timestamp())::float8 - coalesce(nullif("
+        f"current_setting('{STARTED_SETTING}', true), '')::float8,"
+        " extract(epoch FROM statement_timestamp())::float8))"
+    )
+
+
+def started_at() -> sql.Composed:
+    """The running migration's start as a timestamptz."""
+    return sql.SQL("(clock_timestamp() - make_interval(secs => {}))").format(elapsed_seconds())
+
+
 def insert_sql(
     table: TableName,
     migration: Migration,
@@ -161,12 +194,12 @@ def insert_sql(
     success: bool = True,
     execution_ms: int | None = None,
 ) -> sql.Composed:
-    """One history row. Without ``execution_ms``, the time since the message arrived is used,
-    which, sent in the migration's own message, is the migration's execution time."""
+    """One history row. Without ``execution_ms``, the time since the migration's start
+    (``MARK_STARTED``, sent in its transaction) is used: its execution time."""
     elapsed: sql.Composable = (
         sql.Literal(execution_ms)
         if execution_ms is not None
-        else sql.SQL("(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::int")
+        else sql.SQL("({} * 1000)::int").format(elapsed_seconds())
     )
     return sql.SQL(
         "INSERT INTO {} (version, name, kind, checksum, execution_ms, applied_by, success)"
