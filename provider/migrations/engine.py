@@ -218,9 +218,11 @@ def _plan(
     options: Options,
     tool: _Tool | None,
     *,
-    known: bool | None = None,
+    rows: list[history.Row] | None = None,
 ) -> Plan:
-    rows = history.read(conn, options.history_table, known=known)
+    """The plan from the history's ``rows`` (read now when not given)."""
+    if rows is None:
+        rows = history.read(conn, options.history_table)
     return make_plan(
         migration_set.migrations,
         migration_set.seeds,
@@ -255,14 +257,21 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
     try:
         restore = _session_setup(conn)
         key = lock_key(options.history_table)
-        start = _start(conn, key, options, restore)
+        start: _Start | None = None
+        held = True  # maybe: the first message's lock try keeps the lock whatever follows it
         try:
+            start = _start(conn, key, options, restore)
             return _migrate_locked(conn, migration_set, options, start)
+        except LockNotAcquired:
+            held = False
+            raise
         except ProviderError:
-            _after_error(conn, migration_set.callbacks)
+            if start is not None:
+                _after_error(conn, migration_set.callbacks)
             raise
         finally:
-            _release(conn, key)
+            if held:
+                _release(conn, key)
     except psycopg.Error as exc:
         # Outside a migration (the history table, the lock, a lost connection).
         message = " ".join((exc.diag.message_primary or str(exc)).split())
@@ -289,30 +298,38 @@ class _Start:
     """What the run's first message learned, with the lock held."""
 
     schema: str
-    history_exists: bool
+    rows: list[history.Row] | None  # the history's rows; None: no table yet
     restore: str  # the session settings, as SQL
     key: int  # the advisory lock's
 
 
 def _start(conn: psycopg.Connection[Any], key: int, options: Options, setup: str) -> _Start:
-    """Session settings, the lock's first try, the current schema and whether the history
-    table exists: one round trip (each costs one over the network)."""
-    first = sql.SQL(
-        "{setup}SELECT pg_try_advisory_lock({key}), current_schema(), ({exists})"
-    ).format(
-        setup=sql.SQL(setup), key=sql.Literal(key), exists=history.exists_sql(options.history_table)
+    """Session settings, the lock's first try, the current schema and the history's rows:
+    one round trip (each costs one over the network), two on a first run (no table yet)."""
+    table = options.history_table
+    first = sql.SQL("{setup}SELECT pg_try_advisory_lock({key}), current_schema();\n{rows}").format(
+        setup=sql.SQL(setup), key=sql.Literal(key), rows=history.read_sql(table)
     )
-    cursor = conn.execute(first)
-    while cursor.nextset():
-        pass
-    found = cursor.fetchone()
-    if found and found[0]:
-        return _Start(found[1] or "public", bool(found[2]), setup, key)
-    _acquire(conn, key, options)
-    # Another run held the lock: what it created is read again.
-    schema = conn.execute("SELECT current_schema()").fetchone()
-    exists = history.exists(conn, options.history_table)
-    return _Start((schema[0] if schema else None) or "public", exists, setup, key)
+    rows: list[history.Row] | None = None
+    try:
+        lock_and_schema, found = _row_sets(conn.execute(first))
+        got, schema = lock_and_schema[0]
+        rows = history.rows_of(found)
+    except psycopg.errors.UndefinedTable:
+        # No history table yet, so the message stopped there (and its SET was undone); a
+        # session lock taken in it is kept, whatever becomes of the transaction.
+        again = sql.SQL("{setup}SELECT ({held}), current_schema()").format(
+            setup=sql.SQL(setup), held=sql.SQL(_lock_held_sql(key))
+        )
+        cursor = conn.execute(again)
+        while cursor.nextset():
+            pass
+        got, schema = cursor.fetchone() or (False, None)
+    if not got:
+        _acquire(conn, key, options)
+        # Another run held the lock: what it wrote is read again.
+        rows = history.read(conn, table) if history.exists(conn, table) else None
+    return _Start(schema or "public", rows, setup, key)
 
 
 def _lock_held_sql(key: int) -> str:
@@ -361,8 +378,9 @@ def _migrate_locked(
     start: _Start,
 ) -> Result:
     tool = _tool(conn, migration_set, options, start.schema)
-    history.ensure(conn, options.history_table, known=start.history_exists)
-    current = _plan(conn, migration_set, options, tool, known=True)
+    if start.rows is None:
+        history.ensure(conn, options.history_table, known=False)
+    current = _plan(conn, migration_set, options, tool, rows=start.rows or [])
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
         raise ProviderError(problem)
@@ -531,14 +549,30 @@ def _row_sets(cursor: psycopg.Cursor[Any]) -> list[list[tuple[Any, ...]]]:
 LOCK_RELEASED = "AXLCK"
 DEADLINE_PASSED = "AXDLN"
 _OWN_ERRORS = (LOCK_RELEASED, DEADLINE_PASSED)
-COMMITTED_SETTING = "aurora_express.batch_committed"  # "<message tag>:<migrations committed>"
+COMMITTED = "aurora-express committed"  # a notice: "<this> <message tag> <count>"
 
 
-def _raise_unless(condition: str, sqlstate: str, message: str) -> str:
+def _raise_unless(condition: str, sqlstate: str, message: str, then: str = "") -> str:
+    """A DO block raising ``sqlstate`` unless ``condition``, then running ``then``."""
+    assert "'" not in message, message  # the engine's own text, put in quotes as it is
     return (
         f"DO $aurora_express$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION USING "
-        f"ERRCODE = '{sqlstate}', MESSAGE = '{message}'; END IF; END $aurora_express$;\n"
+        f"ERRCODE = '{sqlstate}', MESSAGE = '{message}'; END IF;{then} END $aurora_express$;\n"
     )
+
+
+class _Committed:
+    """Counts, from the notices of a batch as they arrive, how many of its migrations committed:
+    known even when the connection is lost mid-message."""
+
+    def __init__(self, tag: str) -> None:
+        self.prefix = f"{COMMITTED} {tag} "
+        self.count = 0
+
+    def __call__(self, diag: psycopg.errors.Diagnostic) -> None:
+        message = diag.message_primary or ""
+        if message.startswith(self.prefix):
+            self.count = int(message[len(self.prefix) :])
 
 
 class _Runner:
@@ -652,16 +686,15 @@ class _Runner:
         second on, a migration's transaction first checks the deadline on the server.
         """
         self._messages += 1
-        tag = f"{id(self):x}.{self._messages}"
+        tag = f"{id(self):x}.{self._messages}"  # this message's notices, not another's
         deadline = self.options.deadline
         remaining = deadline.remaining() if deadline is not None else None
         fit = batches.Budget(remaining, batches.MAX_MESSAGE_BYTES)
-        wall_deadline = time.time() + remaining if remaining is not None else None
         message = bytearray()
         layout = batches.Layout()
         batch: list[Migration] = []
         for m in ms:
-            before, after = self._around(m, tag, len(batch), wall_deadline)
+            before, after = self._around(m, tag, len(batch), remaining)
             text = m.script.text
             part = f"{before}{text}{after}".encode()
             if not fit.admit(len(part), batches.estimate(m)):
@@ -675,6 +708,8 @@ class _Runner:
             f"SELECT execution_ms FROM {table} ORDER BY installed_rank DESC LIMIT {len(batch)}"
         ).encode()
         started = time.monotonic()
+        committed = _Committed(tag)
+        self.conn.add_notice_handler(committed)
         try:
             found = _row_sets(self.conn.execute(bytes(message)))
         except psycopg.Error as exc:
@@ -682,33 +717,43 @@ class _Runner:
             self._batch_failed(
                 batch,
                 layout=layout,
-                tag=tag,
+                committed=committed.count,
                 exc=exc,
                 elapsed=time.monotonic() - started,
                 into=into,
             )
             return
+        finally:
+            self.conn.remove_notice_handler(committed)
         times = reversed(found[-1]) if found else iter(())
         for m, row in zip(batch, times, strict=False):
             into.append(Applied(m.name, m.version, m.kind, int(row[0])))
 
     def _around(
-        self, m: Migration, tag: str, index: int, wall_deadline: float | None
+        self, m: Migration, tag: str, index: int, remaining: float | None
     ) -> tuple[str, str]:
         """The SQL before and after ``m``'s text in a batch, ``index`` its place there."""
         check = ""
-        if index and wall_deadline is not None:
+        if index and remaining is not None:
+            # On the server's clock, from the message's arrival: no clock skew to mind.
             check = _raise_unless(
-                f"clock_timestamp() < to_timestamp({wall_deadline:.3f})",
+                "clock_timestamp() < statement_timestamp()"
+                f" + make_interval(secs => {remaining:.3f})",
                 DEADLINE_PASSED,
-                "the invocation's time is up",
+                "the invocation has no time left",
             )
         before = f"BEGIN;\n{check}{self._settings('LOCAL ')}{history.MARK_STARTED};\n"
         # A newline first: the file may end in a line comment.
         after = (
             f"\n;\n{self._records(m)};\nCOMMIT;\nBEGIN;\n{self.restore}"
-            f"SELECT set_config('{COMMITTED_SETTING}', '{tag}:{index + 1}', false);\n"
-            + _raise_unless(self.held, LOCK_RELEASED, "the advisory lock was released")
+            # The notice must reach the client whatever a role or the database set.
+            "SET LOCAL client_min_messages = notice;\n"
+            + _raise_unless(
+                self.held,
+                LOCK_RELEASED,
+                "the advisory lock was released",
+                then=f" RAISE NOTICE '{COMMITTED} {tag} {index + 1}';",
+            )
             + "COMMIT;\n"
         )
         return before, after
@@ -718,18 +763,19 @@ class _Runner:
         batch: list[Migration],
         *,
         layout: batches.Layout,
-        tag: str,
+        committed: int,
         exc: psycopg.Error,
         elapsed: float,
         into: list[Applied],
     ) -> None:
-        """Report what a failed batch committed (the server says how many), then raise for
-        the migration that failed, unless it is a lock timeout to retry."""
+        """Report what a failed batch committed (``committed``: the count its notices gave),
+        then raise for the migration that failed, unless it is a lock timeout to retry."""
+        if exc.sqlstate == LOCK_RELEASED:
+            committed += 1  # its own check failed after its COMMIT
         if self.conn.broken:
-            raise ProviderError(
-                f"The connection was lost while applying {batch[0].name} to {batch[-1].name} "
-                "(in one message); the history has those that committed. Run again."
-            ) from exc
+            # Those committed are in the history with their times; the failing one is named.
+            into.extend(Applied(m.name, m.version, m.kind, 0) for m in batch[:committed])
+            raise self._failed(batch[min(committed, len(batch) - 1)], exc, None) from exc
         rollback = (
             "ROLLBACK;\n"
             if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
@@ -737,16 +783,12 @@ class _Runner:
         )
         table = self.options.history_table.ident.as_string(self.conn)
         recover = (
-            f"{rollback}SELECT current_setting('{COMMITTED_SETTING}', true);\n"
-            f"SELECT execution_ms FROM {table} ORDER BY installed_rank DESC LIMIT {len(batch)};\n"
+            f"{rollback}SELECT execution_ms FROM {table} ORDER BY installed_rank DESC"
+            f" LIMIT {max(committed, 1)};\n"
             # The session as the engine set it: a failed transaction took the restore with it.
             f"{self.restore}"
         )
-        setting, times = _row_sets(self.conn.execute(recover.encode()))
-        value = str(setting[0][0] or "") if setting else ""
-        committed = int(value.split(":")[1]) if value.startswith(f"{tag}:") else 0
-        if exc.sqlstate == LOCK_RELEASED:
-            committed += 1  # its own check failed after its COMMIT
+        (times,) = _row_sets(self.conn.execute(recover.encode()))
         for m, row in zip(batch[:committed], reversed(times[:committed]), strict=False):
             into.append(Applied(m.name, m.version, m.kind, int(row[0])))
         if exc.sqlstate == DEADLINE_PASSED:

@@ -79,13 +79,6 @@ class Row:
         }
 
 
-def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-        is not None
-    )
-
-
 # pg_advisory_xact_lock key for creating history schemas and tables ("aurora-ex" in ASCII).
 SETUP_LOCK_KEY = 0x6175726F72612D65
 
@@ -101,13 +94,17 @@ def ensure(conn: psycopg.Connection[Any], table: TableName, *, known: bool | Non
         return
     # Two runs with other history tables (other lock keys) in one new schema would race on
     # CREATE SCHEMA (a unique violation in pg_namespace): creating is serialized per database.
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK_KEY,))
-        if not _schema_exists(conn, table.schema):
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema))
-            )
-        conn.execute(create_sql(table))
+    # One message: the checks run on the server, in the transaction. The name goes into the
+    # DO block in hex, so that no identifier (they may hold "$") can end its quoting.
+    name = f"convert_from(decode('{table.schema.encode().hex()}', 'hex'), 'UTF8')"
+    conn.execute(
+        sql.SQL(
+            "BEGIN;\nSELECT pg_advisory_xact_lock({key});\n"
+            "DO $aurora_express$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = "
+            "{name}) THEN EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', {name}); END IF; "
+            "END $aurora_express$;\n{create};\nCOMMIT"
+        ).format(key=sql.Literal(SETUP_LOCK_KEY), name=sql.SQL(name), create=create_sql(table))
+    )
 
 
 def create_sql(table: TableName) -> sql.Composed:
@@ -145,14 +142,19 @@ def read(
     checked, True when it exists)."""
     if not (known if known is not None else exists(conn, table)):
         return []
-    query = sql.SQL(
+    return rows_of(conn.execute(read_sql(table)).fetchall())
+
+
+def read_sql(table: TableName) -> sql.Composed:
+    """The query ``read`` sends (the table must exist); its rows go to ``rows_of``."""
+    return sql.SQL(
         "SELECT installed_rank, version, name, kind, checksum, applied_at, execution_ms,"
         " applied_by, success FROM {} ORDER BY installed_rank"
     ).format(table.ident)
-    return [
-        Row(r[0], r[1], r[2], Kind(r[3]), r[4], r[5], r[6], r[7], r[8])
-        for r in conn.execute(query).fetchall()
-    ]
+
+
+def rows_of(found: list[tuple[Any, ...]]) -> list[Row]:
+    return [Row(r[0], r[1], r[2], Kind(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in found]
 
 
 def latest_by_identity(rows: list[Row]) -> dict[tuple[Kind, str], Row]:
