@@ -10,9 +10,17 @@ Public API, shared by the Lambda handler and the CLI:
 transactions. How each migration runs, and why:
 
 - Transactional (the default): ``BEGIN``, the timeouts (``SET LOCAL``), the
-  file's text, its history row (and the folder's tool's row), ``COMMIT``:
-  one simple-query message, one round trip. A failure rolls all of it back, so a
-  failed migration leaves no trace and those before it stay applied.
+  migration's start time, the file's text, its history row (and the folder's
+  tool's row), ``COMMIT``. The pending ones go together in one simple-query
+  message (``batches``; ``_batchable`` says which may): PostgreSQL skips the
+  rest of a message at its first error, so a failed migration leaves no trace,
+  those before it stay applied and none after it runs, in one round trip. After
+  each, in a transaction of its own, the session is restored, the lock checked
+  and a notice counts the commits (so a failure, even a lost connection, names
+  the right migration). A message is cut before a non-transactional migration,
+  at 16 MB of SQL and where the estimated time would pass half the time left;
+  the server also checks the deadline before each migration after the first.
+  A lock timeout re-sends from the migration that waited.
 - Non-transactional (declared, or a statement PostgreSQL refuses in a
   transaction block): one statement per message in autocommit, then the
   history row. A failure records a row with ``success = false`` (retried next
@@ -28,9 +36,14 @@ transactions. How each migration runs, and why:
   there, and each migration applied writes the tool's row too.
 - Flyway's SQL callbacks (``MigrationSet.callbacks``) run at their events
   (``callbacks``: before and after the run, around each migration, on
-  failure) and are never recorded in the history.
+  failure) and are never recorded in the history. With per-migration ones,
+  each migration goes in a message of its own (they run in transactions of
+  their own, and their failures name the callback's file).
+- The first message sets the session, tries the lock, and reads the current
+  schema and the history rows: a no-op run is two or three round trips.
 - A failure names the file, the SQLSTATE, the message and the file's line:
-  from the server's error position when it gives one, otherwise by replaying
+  from the server's error position when it gives one (an offset into the whole
+  message, mapped back through each migration's start), otherwise by replaying
   the migration statement by statement in a transaction that is rolled back.
 """
 
@@ -576,7 +589,8 @@ class _Committed:
 
 
 class _Runner:
-    """Runs one migration at a time on ``conn`` with the options' timeouts and retries."""
+    """Runs migrations on ``conn``, alone or many in one message, with the options' timeouts
+    and retries."""
 
     def __init__(
         self,
@@ -599,6 +613,7 @@ class _Runner:
         self.deadline_reached = False  # a batch stopped at the deadline on the server
         self._attempts: dict[int, int] = {}  # lock-timeout attempts, by migration
         self._messages = 0
+        self._cut_before: int | None = None  # id() of a migration a batch must not reach
 
     def _settings(self, scope: str) -> str:
         parts = []
@@ -680,10 +695,11 @@ class _Runner:
         and the caller sends the rest again; any other failure raises.
 
         Each migration is ``BEGIN``, its timeouts, its start time, its text, its history row
-        (and the tool's), ``COMMIT``; then, in a transaction of its own, the session restored,
-        the count of migrations committed noted in a session setting (read back after a
-        failure), and the lock checked (raising stops the rest of the message). From the
-        second on, a migration's transaction first checks the deadline on the server.
+        (and the tool's), ``COMMIT``; then, in a transaction of its own (so that the next
+        migration's failure cannot undo it), the session restored, the lock checked (raising
+        stops the rest of the message) and a notice counting the migrations committed. From
+        the second on, a migration's transaction first checks the deadline on the server. The
+        message ends by reading back the history rows' execution times.
         """
         self._messages += 1
         tag = f"{id(self):x}.{self._messages}"  # this message's notices, not another's
@@ -693,7 +709,10 @@ class _Runner:
         message = bytearray()
         layout = batches.Layout()
         batch: list[Migration] = []
+        part = b""
         for m in ms:
+            if batch and id(m) == self._cut_before:
+                break
             before, after = self._around(m, tag, len(batch), remaining)
             text = m.script.text
             part = f"{before}{text}{after}".encode()
@@ -770,6 +789,13 @@ class _Runner:
     ) -> None:
         """Report what a failed batch committed (``committed``: the count its notices gave),
         then raise for the migration that failed, unless it is a lock timeout to retry."""
+        position = exc.diag.statement_position
+        where = layout.locate(int(position)) if position else None
+        if where and where[0] > committed and not self.conn.broken:
+            # The server parses the whole message first: a syntax error in a later migration
+            # refused it all, before anything ran. Those before it go again, without it.
+            self._cut_before = id(batch[where[0]])
+            return
         if exc.sqlstate == LOCK_RELEASED:
             committed += 1  # its own check failed after its COMMIT
         if self.conn.broken:
@@ -806,9 +832,8 @@ class _Runner:
             if self._backoff(attempt):
                 return
         line = None
-        position = exc.diag.statement_position
-        if position:
-            index, offset = layout.locate(int(position))
+        if where:
+            index, offset = where
             if index == committed and 0 <= offset < len(m.script.text):
                 line = m.file_line(offset)
         if line is None and elapsed < REPLAY_LIMIT_SECONDS:

@@ -80,6 +80,18 @@ def test_a_failure_in_a_batch_leaves_exactly_those_before_it_applied(
     assert tables(conn) == {f"t{i}" for i in range(1, failing)}
 
 
+def test_a_syntax_error_later_in_a_batch_keeps_those_before_it_applied(conn: Conn) -> None:
+    """The server parses a whole message before running any of it: the batch is sent again
+    without the migration that does not parse, which then fails on its own."""
+    files = creating(4)
+    files["V3__t3.sql"] += "SELEC 1;\n"
+    with pytest.raises(MigrationFailed) as caught:
+        run(conn, mset(files))
+    assert caught.value.reason.startswith("V3__t3.sql line 2: 42601 syntax error")
+    assert names(history(conn)) == ["V1__t1.sql", "V2__t2.sql"]
+    assert tables(conn) == {"t1", "t2"}
+
+
 def test_a_failure_without_a_position_in_a_batch_is_located_by_replay(conn: Conn) -> None:
     files = creating(3)
     files["V2__t2.sql"] = "CREATE TABLE t2 (a int PRIMARY KEY);\nINSERT INTO t2 VALUES (1);\n\n"
