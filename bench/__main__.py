@@ -47,10 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--rtt-ms",
-        type=float,
-        default=10.0,
-        help="also run the migrations through a proxy adding this round-trip time "
-        "(default 10; 0 to skip)",
+        default="10,50",
+        help="also run the migrations through a proxy adding each of these round-trip times, "
+        "comma-separated (default 10,50; 0 to skip)",
     )
     parser.add_argument(
         "--npm-cache",
@@ -66,6 +65,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.durations = [float(d) for d in (args.durations or ("1" if quick else "5,30")).split(",")]
     args.scale = args.scale or (0.005 if quick else 0.01)
     args.only = args.only or list(SECTIONS)
+    try:
+        args.rtt_ms = [float(r) for r in str(args.rtt_ms).split(",") if r.strip()]
+    except ValueError:
+        parser.error(f"--rtt-ms must be numbers of milliseconds, comma-separated: {args.rtt_ms}")
     return args
 
 

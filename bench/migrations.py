@@ -7,14 +7,15 @@ machine's load falls on all tools alike. After each apply the same tool runs
 again on the now-migrated database (the no-op re-run), and the resulting
 schema (history tables aside) is fingerprinted: every tool must leave the same.
 
-Loopback hides what a network costs; a second round sends every tool through
-``bench.latency.LatencyProxy`` (10 ms round trip by default), where the number
-of round trips a tool makes per migration shows.
+Loopback hides what a network costs; further rounds send every tool through
+``bench.latency.LatencyProxy`` (10 ms and 50 ms round trips by default), where
+the number of round trips a tool makes per migration shows.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,11 +104,16 @@ def _rows(
 
 
 def measure(
-    count: int, runs: int, npm_cache: Path, *, rtt_ms: float = 0.0, rtt_runs: int = 1
+    count: int,
+    runs: int,
+    npm_cache: Path,
+    *,
+    rtt_ms: Sequence[float] = (),
+    rtt_runs: int = 1,
 ) -> tuple[list[Row], list[str]]:
     """Rows for the apply and the no-op re-run of every tool, and notes (skips, schema check).
 
-    With ``rtt_ms``, a second round goes through a ``LatencyProxy`` adding that
+    For each of ``rtt_ms``, one more round goes through a ``LatencyProxy`` adding that
     round-trip time (``psql -f`` per file left out: hundreds of connections).
     """
     notes: list[str] = []
@@ -127,12 +133,12 @@ def measure(
         found = _round(pg, chosen, files, runs)
         rows += _rows(found, chosen, (APPLY, NOOP), size, count)
         prints = found.prints
-        if rtt_ms > 0:
+        for rtt in (r for r in rtt_ms if r > 0):
             over = [t for t in chosen if t.name != "psql -f per file"]
-            with LatencyProxy(pg.pg.port, rtt_ms / 2000) as proxy:
+            with LatencyProxy(pg.pg.port, rtt / 2000) as proxy:
                 pg.connect_via(proxy.port)
                 slow = _round(pg, over, files, rtt_runs)
-            label = f"Migrations over {rtt_ms:g} ms RTT"
+            label = f"Migrations over {rtt:g} ms RTT"
             rows += _rows(slow, over, (f"{label}: apply", f"{label}: no-op re-run"), size, count)
             for name, seen in slow.prints.items():
                 prints[name] = prints.get(name, set()) | seen

@@ -10,9 +10,17 @@ Public API, shared by the Lambda handler and the CLI:
 transactions. How each migration runs, and why:
 
 - Transactional (the default): ``BEGIN``, the timeouts (``SET LOCAL``), the
-  file's text, its history row (and the folder's tool's row), ``COMMIT``:
-  one simple-query message, one round trip. A failure rolls all of it back, so a
-  failed migration leaves no trace and those before it stay applied.
+  migration's start time, the file's text, its history row (and the folder's
+  tool's row), ``COMMIT``. The pending ones go together in one simple-query
+  message (``batches``; ``_batchable`` says which may): PostgreSQL skips the
+  rest of a message at its first error, so a failed migration leaves no trace,
+  those before it stay applied and none after it runs, in one round trip. After
+  each, in a transaction of its own, the session is restored, the lock checked
+  and a notice counts the commits (so a failure, even a lost connection, names
+  the right migration). A message is cut before a non-transactional migration,
+  at 16 MB of SQL and where the estimated time would pass half the time left;
+  the server also checks the deadline before each migration after the first.
+  A lock timeout re-sends from the migration that waited.
 - Non-transactional (declared, or a statement PostgreSQL refuses in a
   transaction block): one statement per message in autocommit, then the
   history row. A failure records a row with ``success = false`` (retried next
@@ -33,9 +41,14 @@ transactions. How each migration runs, and why:
   there, and each migration applied writes the tool's row too.
 - Flyway's SQL callbacks (``MigrationSet.callbacks``) run at their events
   (``callbacks``: before and after the run, around each migration, on
-  failure) and are never recorded in the history.
+  failure) and are never recorded in the history. With per-migration ones,
+  each migration goes in a message of its own (they run in transactions of
+  their own, and their failures name the callback's file).
+- The first message sets the session, tries the lock, and reads the current
+  schema and the history rows: a no-op run is two or three round trips.
 - A failure names the file, the SQLSTATE, the message and the file's line:
-  from the server's error position when it gives one, otherwise by replaying
+  from the server's error position when it gives one (an offset into the whole
+  message, mapped back through each migration's start), otherwise by replaying
   the migration statement by statement in a transaction that is rolled back.
 """
 
@@ -54,7 +67,7 @@ from psycopg import sql
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
 from provider.common.responses import shorten
-from provider.migrations import callbacks, copy_data, history, tool_history
+from provider.migrations import batches, callbacks, copy_data, history, tool_history
 from provider.migrations.callbacks import Callback, Event
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
@@ -194,14 +207,19 @@ class _Tool:
 
 
 def _tool(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options
+    conn: psycopg.Connection[Any],
+    migration_set: MigrationSet,
+    options: Options,
+    schema: str | None = None,
 ) -> _Tool | None:
+    """The folder's tool's table; ``schema``: the connection's current schema, if known."""
     layout = migration_set.tool_layout
     if not tool_history.has_history(layout):
         return None
-    # Where the tool would keep its table: the connection's current schema.
-    found = conn.execute("SELECT current_schema()").fetchone()
-    schema = found[0] if found and found[0] else "public"
+    if schema is None:
+        # Where the tool would keep its table: the connection's current schema.
+        found = conn.execute("SELECT current_schema()").fetchone()
+        schema = found[0] if found and found[0] else "public"
     adapter = tool_history.for_layout(layout, schema, migration_set.migrations)
     if adapter is None:
         return None
@@ -214,9 +232,16 @@ def _tool(
 
 
 def _plan(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, tool: _Tool | None
+    conn: psycopg.Connection[Any],
+    migration_set: MigrationSet,
+    options: Options,
+    tool: _Tool | None,
+    *,
+    rows: list[history.Row] | None = None,
 ) -> Plan:
-    rows = history.read(conn, options.history_table)
+    """The plan from the history's ``rows`` (read now when not given)."""
+    if rows is None:
+        rows = history.read(conn, options.history_table)
     return make_plan(
         migration_set.migrations,
         migration_set.seeds,
@@ -251,14 +276,21 @@ def migrate(conn: psycopg.Connection[Any], migration_set: MigrationSet, options:
     try:
         restore = _session_setup(conn)
         key = lock_key(options.history_table)
-        _acquire(conn, key, options)
+        start: _Start | None = None
+        held = True  # maybe: the first message's lock try keeps the lock whatever follows it
         try:
-            return _migrate_locked(conn, migration_set, options, restore + _lock_held_sql(key))
+            start = _start(conn, key, options, restore)
+            return _migrate_locked(conn, migration_set, options, start)
+        except LockNotAcquired:
+            held = False
+            raise
         except ProviderError:
-            _after_error(conn, migration_set.callbacks)
+            if start is not None:
+                _after_error(conn, migration_set.callbacks)
             raise
         finally:
-            _release(conn, key)
+            if held:
+                _release(conn, key)
     except psycopg.Error as exc:
         # Outside a migration (the history table, the lock, a lost connection).
         message = " ".join((exc.diag.message_primary or str(exc)).split())
@@ -271,16 +303,52 @@ CHECK_INTERVAL = "SET client_connection_check_interval = 2000"
 
 
 def _session_setup(conn: psycopg.Connection[Any]) -> str:
-    """The engine's own session settings; the SQL that restores them after each migration.
+    """The engine's own session settings, as SQL sent first and after each migration.
 
     If this process dies mid-migration, the server notices within seconds and
-    rolls back, releasing the advisory lock (PostgreSQL 14+; ignored elsewhere).
+    rolls back, releasing the advisory lock (PostgreSQL 14+; left out elsewhere).
+    The server's version is known from the connection, so this costs no round trip.
     """
+    return CHECK_INTERVAL + ";\n" if conn.info.server_version >= 140000 else ""
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What the run's first message learned, with the lock held."""
+
+    schema: str
+    rows: list[history.Row] | None  # the history's rows; None: no table yet
+    restore: str  # the session settings, as SQL
+    key: int  # the advisory lock's
+
+
+def _start(conn: psycopg.Connection[Any], key: int, options: Options, setup: str) -> _Start:
+    """Session settings, the lock's first try, the current schema and the history's rows:
+    one round trip (each costs one over the network), two on a first run (no table yet)."""
+    table = options.history_table
+    first = sql.SQL("{setup}SELECT pg_try_advisory_lock({key}), current_schema();\n{rows}").format(
+        setup=sql.SQL(setup), key=sql.Literal(key), rows=history.read_sql(table)
+    )
+    rows: list[history.Row] | None = None
     try:
-        conn.execute(CHECK_INTERVAL)
-    except psycopg.Error:
-        return ""
-    return CHECK_INTERVAL + ";\n"
+        lock_and_schema, found = _row_sets(conn.execute(first))
+        got, schema = lock_and_schema[0]
+        rows = history.rows_of(found)
+    except psycopg.errors.UndefinedTable:
+        # No history table yet, so the message stopped there (and its SET was undone); a
+        # session lock taken in it is kept, whatever becomes of the transaction.
+        again = sql.SQL("{setup}SELECT ({held}), current_schema()").format(
+            setup=sql.SQL(setup), held=sql.SQL(_lock_held_sql(key))
+        )
+        cursor = conn.execute(again)
+        while cursor.nextset():
+            pass
+        got, schema = cursor.fetchone() or (False, None)
+    if not got:
+        _acquire(conn, key, options)
+        # Another run held the lock: what it wrote is read again.
+        rows = history.read(conn, table) if history.exists(conn, table) else None
+    return _Start(schema or "public", rows, setup, key)
 
 
 def _lock_held_sql(key: int) -> str:
@@ -323,11 +391,15 @@ def _release(conn: psycopg.Connection[Any], key: int) -> None:
 
 
 def _migrate_locked(
-    conn: psycopg.Connection[Any], migration_set: MigrationSet, options: Options, after: str
+    conn: psycopg.Connection[Any],
+    migration_set: MigrationSet,
+    options: Options,
+    start: _Start,
 ) -> Result:
-    tool = _tool(conn, migration_set, options)
-    history.ensure(conn, options.history_table)
-    current = _plan(conn, migration_set, options, tool)
+    tool = _tool(conn, migration_set, options, start.schema)
+    if start.rows is None:
+        history.ensure(conn, options.history_table, known=False)
+    current = _plan(conn, migration_set, options, tool, rows=start.rows or [])
     problem = current.blocking_problem(allow_out_of_order=options.allow_out_of_order)
     if problem:
         raise ProviderError(problem)
@@ -352,28 +424,78 @@ def _migrate_locked(
         result.adopted = [m.name for m in current.adopt]
         result.adopted_from = tool.adapter.tool
 
-    runner = _Runner(conn, options, kept, after=after)
+    runner = _Runner(conn, options, kept, restore=start.restore, held=_lock_held_sql(start.key))
+    _apply_all(conn, runner, current, migration_set, result)
+    return result
+
+
+def _apply_all(
+    conn: psycopg.Connection[Any],
+    runner: _Runner,
+    current: Plan,
+    migration_set: MigrationSet,
+    result: Result,
+) -> None:
+    """Apply the plan's pending migrations, then its seeds, into ``result``."""
+    options = runner.options
     position = {id(m): i for i, m in enumerate(migration_set.migrations)}
     newest = max((position[id(m)] for m in current.applied if m.version), default=-1)
-    hooks = migration_set.callbacks
-    callbacks.run(conn, hooks, Event.BEFORE_MIGRATE)
-    for batch, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
-        if batch is current.seeds:
-            callbacks.run(conn, hooks, Event.AFTER_MIGRATE)
-        for m in batch:
-            if options.deadline is not None and options.deadline.expired():
-                result.complete = False
-                return result
-            each = hooks if batch is current.pending else ()
-            callbacks.run(conn, each, Event.BEFORE_EACH_MIGRATE)
-            target.append(runner.apply(m))
-            callbacks.run(conn, each, Event.AFTER_EACH_MIGRATE)
-            logger.info(
-                "Applied %s", m.name, extra={"kind": m.kind.value, "ms": target[-1].milliseconds}
-            )
+
+    def applied(ms: Sequence[Migration], items: Sequence[Applied]) -> None:
+        nonlocal newest
+        for m, item in zip(ms, items, strict=False):
+            logger.info("Applied %s", m.name, extra={"kind": m.kind.value, "ms": item.milliseconds})
             if m.kind is Kind.VERSIONED and position[id(m)] > newest:
                 newest, result.latest_version = position[id(m)], m.version
-    return result
+
+    hooks = migration_set.callbacks
+    callbacks.run(conn, hooks, Event.BEFORE_MIGRATE)
+    for group, target in ((current.pending, result.applied), (current.seeds, result.seeds_applied)):
+        if group is current.seeds:
+            callbacks.run(conn, hooks, Event.AFTER_MIGRATE)
+        each = hooks if group is current.pending else ()
+        # Flyway runs the per-migration callbacks around each migration, each in a
+        # transaction of its own: with them, every migration goes in a message of its own.
+        alone = any(c.event in _EACH_EVENTS for c in each)
+        done = 0
+        while done < len(group):
+            if runner.deadline_reached or (
+                options.deadline is not None and options.deadline.expired()
+            ):
+                result.complete = False
+                return
+            m = group[done]
+            if alone or not _batchable(m):
+                callbacks.run(conn, each, Event.BEFORE_EACH_MIGRATE)
+                target.append(runner.apply(m))
+                callbacks.run(conn, each, Event.AFTER_EACH_MIGRATE)
+                applied([m], target[-1:])
+                done += 1
+                continue
+            run = _batchable_run(group, done)
+            before = len(target)
+            try:
+                runner.apply_batch(run, target)
+            finally:
+                applied(run, target[before:])
+            done += len(target) - before
+
+
+_EACH_EVENTS = (Event.BEFORE_EACH_MIGRATE, Event.AFTER_EACH_MIGRATE)
+
+
+def _batchable(m: Migration) -> bool:
+    """Whether ``m`` may share a simple-query message with others: a transactional script
+    without COPY rows (the rest run statement by statement, alone)."""
+    return m.transactional and not m.has_copy_data
+
+
+def _batchable_run(group: Sequence[Migration], start: int) -> Sequence[Migration]:
+    """The batchable migrations from ``start`` up to the next one that is not."""
+    end = start
+    while end < len(group) and _batchable(group[end]):
+        end += 1
+    return group[start:end]
 
 
 def _after_error(conn: psycopg.Connection[Any], hooks: Sequence[Callback]) -> None:
@@ -435,8 +557,49 @@ def _last_value(cursor: psycopg.Cursor[Any]) -> bool:
     return bool(row and row[0])
 
 
+def _row_sets(cursor: psycopg.Cursor[Any]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each result of a multi-statement message that returns rows."""
+    found = []
+    while True:
+        if cursor.description is not None:
+            found.append(cursor.fetchall())
+        if not cursor.nextset():
+            return found
+
+
+# The engine's own errors in a batch, raised between two migrations (SQLSTATE class "AX").
+LOCK_RELEASED = "AXLCK"
+DEADLINE_PASSED = "AXDLN"
+_OWN_ERRORS = (LOCK_RELEASED, DEADLINE_PASSED)
+COMMITTED = "aurora-express committed"  # a notice: "<this> <message tag> <count>"
+
+
+def _raise_unless(condition: str, sqlstate: str, message: str, then: str = "") -> str:
+    """A DO block raising ``sqlstate`` unless ``condition``, then running ``then``."""
+    assert "'" not in message, message  # the engine's own text, put in quotes as it is
+    return (
+        f"DO $aurora_express$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION USING "
+        f"ERRCODE = '{sqlstate}', MESSAGE = '{message}'; END IF;{then} END $aurora_express$;\n"
+    )
+
+
+class _Committed:
+    """Counts, from the notices of a batch as they arrive, how many of its migrations committed:
+    known even when the connection is lost mid-message."""
+
+    def __init__(self, tag: str) -> None:
+        self.prefix = f"{COMMITTED} {tag} "
+        self.count = 0
+
+    def __call__(self, diag: psycopg.errors.Diagnostic) -> None:
+        message = diag.message_primary or ""
+        if message.startswith(self.prefix):
+            self.count = int(message[len(self.prefix) :])
+
+
 class _Runner:
-    """Runs one migration at a time on ``conn`` with the options' timeouts and retries."""
+    """Runs migrations on ``conn``, alone or many in one message, with the options' timeouts
+    and retries."""
 
     def __init__(
         self,
@@ -444,7 +607,8 @@ class _Runner:
         options: Options,
         tool: _Tool | None = None,
         *,
-        after: str = "SELECT true",
+        restore: str = "",
+        held: str = "SELECT true",
     ) -> None:
         self.conn = conn
         self.options = options
@@ -452,7 +616,13 @@ class _Runner:
         # Run after each migration: the session as the engine set it (a file's SET ROLE,
         # set_config(..., false) or SET statement_timeout = 0 must not reach the next), then
         # whether the run still holds its lock (a file may call pg_advisory_unlock_all()).
-        self.after = "RESET ALL;\nRESET ROLE;\n" + after
+        self.restore = "RESET ALL;\nRESET ROLE;\n" + restore
+        self.held = held
+        self.after = self.restore + held
+        self.deadline_reached = False  # a batch stopped at the deadline on the server
+        self._attempts: dict[int, int] = {}  # lock-timeout attempts, by migration
+        self._messages = 0
+        self._cut_before: int | None = None  # id() of a migration a batch must not reach
 
     def _settings(self, scope: str) -> str:
         parts = []
@@ -507,9 +677,9 @@ class _Runner:
         return ";\n".join(p.as_string(self.conn) for p in parts)
 
     def _transactional(self, m: Migration) -> bool:
-        prefix = "BEGIN;\n" + self._settings("LOCAL ")
+        prefix = "BEGIN;\n" + self._settings("LOCAL ") + history.MARK_STARTED + ";\n"
         # A newline first: the file may end in a line comment.
-        message = f"{prefix}{m.script.text}\n;\n{self._records(m)};\nCOMMIT;\n{self.after}"
+        message = f"{prefix}{m.text}\n;\n{self._records(m)};\nCOMMIT;\n{self.after}"
         attempt = 0
         while True:
             attempt += 1
@@ -527,7 +697,7 @@ class _Runner:
 
     def _with_copy_data(self, m: Migration) -> bool:
         """As ``_transactional``, one statement per message (``copy_data``)."""
-        begin = "BEGIN;\n" + self._settings("LOCAL ")
+        begin = "BEGIN;\n" + self._settings("LOCAL ") + history.MARK_STARTED + ";\n"
         attempt = 0
         while True:
             attempt += 1
@@ -541,6 +711,160 @@ class _Runner:
                     continue
                 raise self._failed(m, failed.error, failed.line) from failed.error
 
+    # -- many in one message ---------------------------------------------------
+
+    def apply_batch(self, ms: Sequence[Migration], into: list[Applied]) -> None:
+        """Apply a prefix of ``ms`` (all ``_batchable``) in one simple-query message, appending
+        each one applied to ``into``: at least one, then as many as the byte cap and the
+        deadline allow. After a lock timeout with a retry left, those before it are applied
+        and the caller sends the rest again; any other failure raises.
+
+        Each migration is ``BEGIN``, its timeouts, its start time, its text, its history row
+        (and the tool's), ``COMMIT``; then, in a transaction of its own (so that the next
+        migration's failure cannot undo it), the session restored, the lock checked (raising
+        stops the rest of the message) and a notice counting the migrations committed. From
+        the second on, a migration's transaction first checks the deadline on the server. The
+        message ends by reading back the history rows' execution times.
+        """
+        self._messages += 1
+        tag = f"{id(self):x}.{self._messages}"  # this message's notices, not another's
+        deadline = self.options.deadline
+        remaining = deadline.remaining() if deadline is not None else None
+        fit = batches.Budget(remaining, batches.MAX_MESSAGE_BYTES)
+        message = bytearray()
+        layout = batches.Layout()
+        batch: list[Migration] = []
+        part = b""
+        for m in ms:
+            if batch and id(m) == self._cut_before:
+                break
+            before, after = self._around(m, tag, len(batch), remaining)
+            text = m.text
+            part = f"{before}{text}{after}".encode()
+            if not fit.admit(len(part), batches.estimate(m)):
+                break
+            message += part
+            layout.add(len(before), len(text), len(after))
+            batch.append(m)
+        del part
+        table = self.options.history_table.ident.as_string(self.conn)
+        message += (
+            f"SELECT execution_ms FROM {table} ORDER BY installed_rank DESC LIMIT {len(batch)}"
+        ).encode()
+        started = time.monotonic()
+        committed = _Committed(tag)
+        self.conn.add_notice_handler(committed)
+        try:
+            found = _row_sets(self.conn.execute(bytes(message)))
+        except psycopg.Error as exc:
+            del message
+            self._batch_failed(
+                batch,
+                layout=layout,
+                committed=committed.count,
+                exc=exc,
+                elapsed=time.monotonic() - started,
+                into=into,
+            )
+            return
+        finally:
+            self.conn.remove_notice_handler(committed)
+        times = reversed(found[-1]) if found else iter(())
+        for m, row in zip(batch, times, strict=False):
+            into.append(Applied(m.name, m.version, m.kind, int(row[0])))
+
+    def _around(
+        self, m: Migration, tag: str, index: int, remaining: float | None
+    ) -> tuple[str, str]:
+        """The SQL before and after ``m``'s text in a batch, ``index`` its place there."""
+        check = ""
+        if index and remaining is not None:
+            # On the server's clock, from the message's arrival: no clock skew to mind.
+            check = _raise_unless(
+                "clock_timestamp() < statement_timestamp()"
+                f" + make_interval(secs => {remaining:.3f})",
+                DEADLINE_PASSED,
+                "the invocation has no time left",
+            )
+        before = f"BEGIN;\n{check}{self._settings('LOCAL ')}{history.MARK_STARTED};\n"
+        # A newline first: the file may end in a line comment.
+        after = (
+            f"\n;\n{self._records(m)};\nCOMMIT;\nBEGIN;\n{self.restore}"
+            # The notice must reach the client whatever a role or the database set.
+            "SET LOCAL client_min_messages = notice;\n"
+            + _raise_unless(
+                self.held,
+                LOCK_RELEASED,
+                "the advisory lock was released",
+                then=f" RAISE NOTICE '{COMMITTED} {tag} {index + 1}';",
+            )
+            + "COMMIT;\n"
+        )
+        return before, after
+
+    def _batch_failed(
+        self,
+        batch: list[Migration],
+        *,
+        layout: batches.Layout,
+        committed: int,
+        exc: psycopg.Error,
+        elapsed: float,
+        into: list[Applied],
+    ) -> None:
+        """Report what a failed batch committed (``committed``: the count its notices gave),
+        then raise for the migration that failed, unless it is a lock timeout to retry."""
+        position = exc.diag.statement_position
+        where = layout.locate(int(position)) if position else None
+        if where and where[0] > committed and not self.conn.broken:
+            # The server parses the whole message first: a syntax error in a later migration
+            # refused it all, before anything ran. Those before it go again, without it.
+            self._cut_before = id(batch[where[0]])
+            return
+        if exc.sqlstate == LOCK_RELEASED:
+            committed += 1  # its own check failed after its COMMIT
+        if self.conn.broken:
+            # Those committed are in the history with their times; the failing one is named.
+            into.extend(Applied(m.name, m.version, m.kind, 0) for m in batch[:committed])
+            raise self._failed(batch[min(committed, len(batch) - 1)], exc, None) from exc
+        rollback = (
+            "ROLLBACK;\n"
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+            else ""
+        )
+        table = self.options.history_table.ident.as_string(self.conn)
+        recover = (
+            f"{rollback}SELECT execution_ms FROM {table} ORDER BY installed_rank DESC"
+            f" LIMIT {max(committed, 1)};\n"
+            # The session as the engine set it: a failed transaction took the restore with it.
+            f"{self.restore}"
+        )
+        (times,) = _row_sets(self.conn.execute(recover.encode()))
+        for m, row in zip(batch[:committed], reversed(times[:committed]), strict=False):
+            into.append(Applied(m.name, m.version, m.kind, int(row[0])))
+        if exc.sqlstate == DEADLINE_PASSED:
+            self.deadline_reached = True
+            return
+        if exc.sqlstate == LOCK_RELEASED:
+            m = batch[committed - 1]
+            raise ProviderError(
+                f"{m.name} released the run's advisory lock (pg_advisory_unlock_all?); it is "
+                "applied, and the run stopped so that no other run interleaves. Run again."
+            ) from exc
+        m = batch[min(committed, len(batch) - 1)]
+        if exc.sqlstate == LOCK_NOT_AVAILABLE:
+            attempt = self._attempts[id(m)] = self._attempts.get(id(m), 0) + 1
+            if self._backoff(attempt):
+                return
+        line = None
+        if where:
+            index, offset = where
+            if index == committed and 0 <= offset < len(m.text):
+                line = m.file_line(offset)
+        if line is None and elapsed < REPLAY_LIMIT_SECONDS:
+            line = self._locate_by_replay(m, exc.sqlstate)
+        raise self._failed(m, exc, line) from exc
+
     def _rollback(self) -> None:
         if self.conn.broken:
             return
@@ -553,7 +877,7 @@ class _Runner:
         if not position:
             return None
         offset = int(position) - 1 - prefix_len
-        if 0 <= offset < len(m.script.text):
+        if 0 <= offset < len(m.text):
             return m.file_line(offset)
         return None
 

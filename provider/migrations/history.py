@@ -79,34 +79,32 @@ class Row:
         }
 
 
-def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-        is not None
-    )
-
-
 # pg_advisory_xact_lock key for creating history schemas and tables ("aurora-ex" in ASCII).
 SETUP_LOCK_KEY = 0x6175726F72612D65
 
 
-def ensure(conn: psycopg.Connection[Any], table: TableName) -> None:
-    """Create the history table (and its schema) unless they exist.
+def ensure(conn: psycopg.Connection[Any], table: TableName, *, known: bool | None = None) -> None:
+    """Create the history table (and its schema) unless they exist (``known``: already
+    checked, True when it exists).
 
     Checked first, because ``CREATE SCHEMA IF NOT EXISTS`` needs the CREATE
     privilege on the database even when the schema is already there.
     """
-    if exists(conn, table):
+    if known if known is not None else exists(conn, table):
         return
     # Two runs with other history tables (other lock keys) in one new schema would race on
     # CREATE SCHEMA (a unique violation in pg_namespace): creating is serialized per database.
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK_KEY,))
-        if not _schema_exists(conn, table.schema):
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema))
-            )
-        conn.execute(create_sql(table))
+    # One message: the checks run on the server, in the transaction. The name goes into the
+    # DO block in hex, so that no identifier (they may hold "$") can end its quoting.
+    name = f"convert_from(decode('{table.schema.encode().hex()}', 'hex'), 'UTF8')"
+    conn.execute(
+        sql.SQL(
+            "BEGIN;\nSELECT pg_advisory_xact_lock({key});\n"
+            "DO $aurora_express$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = "
+            "{name}) THEN EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', {name}); END IF; "
+            "END $aurora_express$;\n{create};\nCOMMIT"
+        ).format(key=sql.Literal(SETUP_LOCK_KEY), name=sql.SQL(name), create=create_sql(table))
+    )
 
 
 def create_sql(table: TableName) -> sql.Composed:
@@ -125,24 +123,38 @@ def create_sql(table: TableName) -> sql.Composed:
     ).format(table=table.ident)
 
 
+def exists_sql(table: TableName) -> sql.Composed:
+    """A query that is true when the table exists."""
+    return sql.SQL("SELECT to_regclass({}) IS NOT NULL").format(
+        sql.Literal(f'"{table.schema}"."{table.table}"')
+    )
+
+
 def exists(conn: psycopg.Connection[Any], table: TableName) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{table.schema}"."{table.table}"',))
-    found = row.fetchone()
+    found = conn.execute(exists_sql(table)).fetchone()
     return bool(found and found[0])
 
 
-def read(conn: psycopg.Connection[Any], table: TableName) -> list[Row]:
-    """Every row, oldest first; none when the table does not exist yet."""
-    if not exists(conn, table):
+def read(
+    conn: psycopg.Connection[Any], table: TableName, *, known: bool | None = None
+) -> list[Row]:
+    """Every row, oldest first; none when the table does not exist yet (``known``: already
+    checked, True when it exists)."""
+    if not (known if known is not None else exists(conn, table)):
         return []
-    query = sql.SQL(
+    return rows_of(conn.execute(read_sql(table)).fetchall())
+
+
+def read_sql(table: TableName) -> sql.Composed:
+    """The query ``read`` sends (the table must exist); its rows go to ``rows_of``."""
+    return sql.SQL(
         "SELECT installed_rank, version, name, kind, checksum, applied_at, execution_ms,"
         " applied_by, success FROM {} ORDER BY installed_rank"
     ).format(table.ident)
-    return [
-        Row(r[0], r[1], r[2], Kind(r[3]), r[4], r[5], r[6], r[7], r[8])
-        for r in conn.execute(query).fetchall()
-    ]
+
+
+def rows_of(found: list[tuple[Any, ...]]) -> list[Row]:
+    return [Row(r[0], r[1], r[2], Kind(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in found]
 
 
 def latest_by_identity(rows: list[Row]) -> dict[tuple[Kind, str], Row]:
@@ -153,6 +165,29 @@ def latest_by_identity(rows: list[Row]) -> dict[tuple[Kind, str], Row]:
     return latest
 
 
+# Each migration's start on the server, taken at its BEGIN: several migrations share one
+# message, so statement_timestamp() (the message's arrival) is the first one's start only.
+# Transaction-local, and read leniently: a file's RESET ALL falls back to the message's start.
+STARTED_SETTING = "aurora_express.migration_started"
+MARK_STARTED = (
+    f"SELECT set_config('{STARTED_SETTING}', extract(epoch FROM clock_timestamp())::text, true)"
+)
+
+
+def elapsed_seconds() -> sql.SQL:
+    """Seconds since the running migration's start (``MARK_STARTED``), on the server."""
+    return sql.SQL(
+        "(extract(epoch FROM clock_timestamp())::float8 - coalesce(nullif("
+        f"current_setting('{STARTED_SETTING}', true), '')::float8,"
+        " extract(epoch FROM statement_timestamp())::float8))"
+    )
+
+
+def started_at() -> sql.Composed:
+    """The running migration's start as a timestamptz."""
+    return sql.SQL("(clock_timestamp() - make_interval(secs => {}))").format(elapsed_seconds())
+
+
 def insert_sql(
     table: TableName,
     migration: Migration,
@@ -161,12 +196,12 @@ def insert_sql(
     success: bool = True,
     execution_ms: int | None = None,
 ) -> sql.Composed:
-    """One history row. Without ``execution_ms``, the time since the message arrived is used,
-    which, sent in the migration's own message, is the migration's execution time."""
+    """One history row. Without ``execution_ms``, the time since the migration's start
+    (``MARK_STARTED``, sent in its transaction) is used: its execution time."""
     elapsed: sql.Composable = (
         sql.Literal(execution_ms)
         if execution_ms is not None
-        else sql.SQL("(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::int")
+        else sql.SQL("({} * 1000)::int").format(elapsed_seconds())
     )
     return sql.SQL(
         "INSERT INTO {} (version, name, kind, checksum, execution_ms, applied_by, success)"

@@ -95,6 +95,14 @@ class Migration:
         return statements.split(self.sql)
 
     @property
+    def text(self) -> str:
+        """What the engine sends: the split script's text (a wrapper or COPY rows blanked out,
+        offsets kept), or the file itself when the split could change nothing (no parse)."""
+        if "\\" not in self.sql and not statements.might_not_be_transactional(self.sql):
+            return self.sql
+        return self.script.text
+
+    @property
     def identity(self) -> str:
         """The key its history rows share: the version, or the name when it has none."""
         return self.version if self.version is not None else self.name
@@ -103,6 +111,8 @@ class Migration:
     def has_copy_data(self) -> bool:
         """True when it carries ``COPY ... FROM stdin`` rows: it runs as several messages
         (``copy_data``), so it cannot share a message with other migrations."""
+        if "\\." not in self.sql:
+            return False  # no data block ends without its line \.
         return self.script.has_copy_data
 
     @property

@@ -99,7 +99,7 @@ def when_sleeping(admin: Conn, act: Callable[[], None], bound: float = 30.0) -> 
     while time.monotonic() < end:
         found = admin.execute(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE query LIKE '%%pg_sleep(60)%%' AND pid <> pg_backend_pid()"
+            " WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()"
         ).fetchone()
         if found and found[0]:
             act()
@@ -176,7 +176,7 @@ def test_a_connection_dropped_mid_migration_fails_naming_it_and_an_update_comple
             admin,
             lambda: admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE query LIKE '%%pg_sleep(60)%%' AND pid <> pg_backend_pid()"
+                " WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()"
             ),
         ),
     )

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg import sql
 
+from provider.migrations import history
 from provider.migrations.history import SETUP_LOCK_KEY, TableName
 from provider.migrations.model import Kind, Migration
 
@@ -193,11 +194,9 @@ def table_columns(conn: psycopg.Connection[Any], table: TableName) -> dict[str, 
 
 
 def elapsed_ms() -> sql.Composable:
-    """Milliseconds since the message arrived: sent with the migration, its execution time."""
-    return sql.SQL("(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::int")
+    """Milliseconds since the migration started (``history.MARK_STARTED``): its execution time."""
+    return sql.SQL("({} * 1000)::int").format(history.elapsed_seconds())
 
 
 def elapsed_ns() -> sql.Composable:
-    return sql.SQL(
-        "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000000000)::bigint"
-    )
+    return sql.SQL("({} * 1000000000)::bigint").format(history.elapsed_seconds())

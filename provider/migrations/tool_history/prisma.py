@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from provider.migrations import history
 from provider.migrations.history import TableName
 from provider.migrations.model import Kind, Migration
 from provider.migrations.tool_history.base import Snapshot, ToolHistory, Verdict, key, raw
@@ -127,9 +128,10 @@ class Prisma(ToolHistory):
         return sql.SQL(
             "INSERT INTO {t} (id, checksum, finished_at, migration_name, logs, rolled_back_at,"
             " started_at, applied_steps_count) VALUES (gen_random_uuid()::text, {checksum},"
-            " clock_timestamp(), {name}, NULL, NULL, statement_timestamp(), 1)"
+            " clock_timestamp(), {name}, NULL, NULL, {started}, 1)"
         ).format(
             t=self.table.ident,
             checksum=sql.Literal(file_checksum(m)),
             name=sql.Literal(migration_name(m)),
+            started=history.started_at(),
         )

@@ -70,7 +70,7 @@ def test_a_run_killed_mid_migration_leaves_no_trace_and_a_rerun_completes(
     while time.monotonic() < deadline:
         busy = conn.execute(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE query LIKE '%%pg_sleep(60)%%' AND pid <> pg_backend_pid()"
+            " WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()"
         ).fetchone()
         if busy and busy[0]:
             break
