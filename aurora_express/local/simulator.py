@@ -11,7 +11,8 @@ arrives or a bound is reached. crhelper's ``lambda:AddPermission`` needs the
 function to exist, so the simulator creates a placeholder function in moto's
 Lambda first, and with it the provider's poll key in moto's KMS (the key
 template.yaml declares, by its alias), named in the process's
-``AURORA_EXPRESS_POLL_KEY_ARN`` as the function's environment names it. Used by the tests, the demo and the benchmarks; never deployed.
+``AURORA_EXPRESS_POLL_KEY_ARN`` as the function's environment names it. Used
+by the tests, the demo and the benchmarks; never deployed.
 
     with mock_aws(), express_semantics(create_seconds=1), ResponseCollector() as cfn:
         sim = LifecycleSimulator(handler, cfn, logical_id="Db")

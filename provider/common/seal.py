@@ -101,9 +101,7 @@ def unseal(kms: Any, event: Mapping[str, Any], key: str) -> tuple[str | None, st
     except (binascii.Error, ValueError):
         return None, f"{SEALED_KEY} is not base64"
     try:
-        response = kms.decrypt(
-            CiphertextBlob=blob, KeyId=key, EncryptionContext=context_of(event)
-        )
+        response = kms.decrypt(CiphertextBlob=blob, KeyId=key, EncryptionContext=context_of(event))
     except (ClientError, BotoCoreError) as exc:
         # InvalidCiphertextException: sealed for another request, or altered.
         return None, f"{SEALED_KEY} does not open for this request ({_what(exc)})"
