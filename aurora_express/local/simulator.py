@@ -50,6 +50,7 @@ from provider.common.custom_resource import poll_rule_prefix
 Handler = Callable[[dict[str, Any], Any], Any]
 RESOURCE_TYPE = "Custom::AuroraExpress"
 POLL_KEY_ALIAS = "alias/aurora-express-poll-urls"  # template.yaml's, for a stack of that name
+POLL_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:{POLL_KEY_ALIAS}"  # in moto's account and region
 _RATE = re.compile(r"rate\((\d+) minutes?\)")
 
 

@@ -220,14 +220,29 @@ class CustomResource(CfnResource):
             # Nobody legitimate is waiting: answer no URL of the caller's choosing.
             logger.error("Not answering: %s", not_ours)
             return
-        problem = envelope_problem(event) or confirm.confirm(
-            self._cloudformation_client, event, region=region, account=_account_of(context)
+        problem = (
+            envelope_problem(event)
+            or self._poll_key_problem(event)
+            or confirm.confirm(
+                self._cloudformation_client, event, region=region, account=_account_of(context)
+            )
         )
         if problem:
             self.Status = FAILED
             self._send(FAILED, problem)
             return
         super().__call__(event, context)
+
+    def _poll_key_problem(self, event: dict[str, Any]) -> str | None:
+        """Why this request could not be handed to a poll (no key to seal its URL), checked
+        before the handler acts; None when it can, or will never need to."""
+        if not getattr(self, f"_poll_{event['RequestType'].lower()}_func", None):
+            return None
+        try:
+            seal.key_id()
+        except seal.SealError as exc:
+            return exc.reason
+        return None
 
     def _open_poll(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """A poll event with its ResponseURL unsealed, or None (refused, logged) when its
@@ -302,7 +317,15 @@ class CustomResource(CfnResource):
         if "CrHelperPoll" not in event and (self.PhysicalResourceId or self.Status == FAILED):
             self._send_response = True  # finished in the first invocation: no poll needed
             return
-        super()._polling_init(event)  # type: ignore[misc]
+        try:
+            super()._polling_init(event)  # type: ignore[misc]
+        except seal.SealError as exc:
+            # KMS refused after the handler acted: FAILED, with the id of what it made.
+            self.Status, self.Reason = FAILED, exc.reason
+            self.PhysicalResourceId = boundary.failed_physical_id(
+                self._event, self._context, self._created_by
+            )
+            self._send_response = True
 
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None

@@ -36,13 +36,16 @@ def collector() -> Iterator[ResponseCollector]:
 
 
 class Polled:
-    """A resource whose Create hands over to a poll; counts the polls that acted."""
+    """A resource whose Create hands over to a poll; counts the creates and polls that acted."""
 
     def __init__(self) -> None:
-        self.polls = 0
-        self.resource = CustomResource()
-        self.resource.create(lambda event, context: None)
+        self.creates = self.polls = 0
+        self.resource = CustomResource(created_by=lambda event, context: "thing-begun")
+        self.resource.create(self._create)
         self.resource.poll_create(self._poll)
+
+    def _create(self, event: dict[str, Any], context: Any) -> None:
+        self.creates += 1  # work begun, not finished: hand over to a poll
 
     def _poll(self, event: dict[str, Any], context: Any) -> str:
         self.polls += 1
@@ -165,15 +168,30 @@ def test_a_poll_event_without_a_sealed_url_is_refused(
     assert collector.responses("a") == []
 
 
-def test_without_a_poll_key_a_request_needing_a_poll_fails_naming_the_variable_and_leaves_no_rule(
+def test_without_a_poll_key_a_request_that_may_poll_fails_naming_the_variable_before_acting(
     aws: None, collector: ResponseCollector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(seal.KEY_VARIABLE)
-    Polled()(_create(collector, "a"))
+    polled = Polled()
+    polled(_create(collector, "a"))
     response = collector.wait("a", timeout=5)
     assert response is not None
     assert response.body["Status"] == "FAILED"
     assert seal.KEY_VARIABLE in response.body["Reason"]
+    assert polled.creates == 0
+    assert boto3.client("events").list_rules()["Rules"] == []
+
+
+def test_a_key_kms_refuses_fails_the_request_with_what_it_made_and_leaves_no_rule(
+    aws: None, collector: ResponseCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(seal.KEY_VARIABLE, "arn:aws:kms:us-east-1:123456789012:alias/gone")
+    Polled()(_create(collector, "a"))
+    response = collector.wait("a", timeout=5)
+    assert response is not None
+    assert response.body["Status"] == "FAILED"
+    assert "KMS could not seal" in response.body["Reason"]
+    assert response.body["PhysicalResourceId"] == "thing-begun"
     assert boto3.client("events").list_rules()["Rules"] == []
 
 
