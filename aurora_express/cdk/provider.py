@@ -65,7 +65,13 @@ _FUNCTION_KEYS = frozenset(
 )
 # Resources built as template.yaml writes them (CloudFormation's own types).
 _CLOUDFORMATION_TYPES = frozenset(
-    {"AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy"}
+    {
+        "AWS::KMS::Alias",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::SQS::Queue",
+        "AWS::SQS::QueuePolicy",
+    }
 )
 _RESOURCE_KEYS = frozenset(
     {"Type", "Condition", "Metadata", "Properties", "DeletionPolicy", "UpdateReplacePolicy"}
@@ -400,6 +406,12 @@ class AuroraExpressProvider(Construct):
             logging_format=lambda_.LoggingFormat(logging["LogFormat"]) if logging else None,
         )
         self._built[logical_id] = (function.function_name, _only_arn(function.function_arn))
+        assert function.role is not None
+        # SAM's <function>Role, as the key policy of PollUrlKey names it.
+        self._built[f"{logical_id}Role"] = (
+            function.role.role_name,
+            _only_arn(function.role.role_arn),
+        )
         if "Tracing" in spec:
             self._tracing(function, _template.convert(spec["Tracing"], values))
         for policy in spec.get("Policies", []):
@@ -505,7 +517,7 @@ class AuroraExpressProvider(Construct):
 def _only_arn(arn: str) -> Callable[[str], str]:
     def attribute(name: str) -> str:
         if name != "Arn":
-            raise UnsupportedTemplate(f"Fn::GetAtt .{name} of a function or rule")
+            raise UnsupportedTemplate(f"Fn::GetAtt .{name} of a function, role or rule")
         return arn
 
     return attribute

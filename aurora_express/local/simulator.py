@@ -9,7 +9,10 @@ target crhelper created (in moto) and invokes the handler with the target's
 ``Input``, at the rule's rate scaled down by ``poll_scale``, until a response
 arrives or a bound is reached. crhelper's ``lambda:AddPermission`` needs the
 function to exist, so the simulator creates a placeholder function in moto's
-Lambda first. Used by the tests, the demo and the benchmarks; never deployed.
+Lambda first, and with it the provider's poll key in moto's KMS (the key
+template.yaml declares, by its alias), named in the process's
+``AURORA_EXPRESS_POLL_KEY_ARN`` as the function's environment names it. Used
+by the tests, the demo and the benchmarks; never deployed.
 
     with mock_aws(), express_semantics(create_seconds=1), ResponseCollector() as cfn:
         sim = LifecycleSimulator(handler, cfn, logical_id="Db")
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import time
 import uuid
@@ -40,10 +44,13 @@ from aurora_express.local.cfn_local import (
     ResponseCollector,
     request_event,
 )
+from provider.common import seal
 from provider.common.custom_resource import poll_rule_prefix
 
 Handler = Callable[[dict[str, Any], Any], Any]
 RESOURCE_TYPE = "Custom::AuroraExpress"
+POLL_KEY_ALIAS = "alias/aurora-express-poll-urls"  # template.yaml's, for a stack of that name
+POLL_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:{POLL_KEY_ALIAS}"  # in moto's account and region
 _RATE = re.compile(r"rate\((\d+) minutes?\)")
 
 
@@ -132,7 +139,7 @@ class LifecycleSimulator:
         self.physical_id: str | None = None  # the last physical id CloudFormation accepted
         self._clients = {
             name: boto3.client(name, region_name=region, endpoint_url=endpoint_url)
-            for name in ("events", "lambda", "iam", "cloudformation")
+            for name in ("events", "lambda", "iam", "cloudformation", "kms")
         }
         self.stack_id = moto_stacks.stack_named(self._clients["cloudformation"], stack_name)
         self._function_ready = False
@@ -321,16 +328,23 @@ class LifecycleSimulator:
     def _ensure_function(self) -> None:
         if not self._function_ready:
             ensure_placeholder_function(
-                self.function_name, self._clients["lambda"], self._clients["iam"]
+                self.function_name,
+                self._clients["lambda"],
+                self._clients["iam"],
+                self._clients["kms"],
             )
             self._function_ready = True
 
 
-def ensure_placeholder_function(name: str, lam: Any = None, iam: Any = None) -> str:
+def ensure_placeholder_function(
+    name: str, lam: Any = None, iam: Any = None, kms: Any = None
+) -> str:
     """A do-nothing function ``name`` in moto's Lambda (made once), so that crhelper's
-    AddPermission on its own function succeeds when it schedules a poll."""
+    AddPermission on its own function succeeds when it schedules a poll; and the
+    provider's poll key (``ensure_poll_key``), so that it can seal the ResponseURL."""
     lam = lam or boto3.client("lambda")
     iam = iam or boto3.client("iam")
+    os.environ[seal.KEY_VARIABLE] = ensure_poll_key(kms or boto3.client("kms"))
     try:
         return str(lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
     except lam.exceptions.ResourceNotFoundException:
@@ -346,6 +360,16 @@ def ensure_placeholder_function(name: str, lam: Any = None, iam: Any = None) -> 
         Code={"ZipFile": buffer.getvalue()},
     )
     return str(created["FunctionArn"])
+
+
+def ensure_poll_key(kms: Any) -> str:
+    """The ARN of the provider's poll key alias in moto's KMS, the key and alias made once."""
+    for alias in kms.list_aliases()["Aliases"]:
+        if alias["AliasName"] == POLL_KEY_ALIAS and alias.get("TargetKeyId"):
+            return str(alias["AliasArn"])
+    key = kms.create_key(Description="aurora-express: sealed ResponseURLs of polls")
+    kms.create_alias(AliasName=POLL_KEY_ALIAS, TargetKeyId=key["KeyMetadata"]["KeyId"])
+    return ensure_poll_key(kms)
 
 
 def _placeholder_role(iam: Any, name: str) -> str:

@@ -18,6 +18,10 @@ What changes from crhelper's defaults, and why:
   CloudFormation's is not answered at all.
 - No 120-second sleep before answering a Delete, no DEBUG log of the event
   (which holds the presigned ResponseURL).
+- While a request waits in polls, the rule target's Input carries its
+  ResponseURL sealed with the provider's KMS key, bound to the request
+  (``seal``); a poll whose sealed URL does not open for its own request, or
+  that carries a plain ResponseURL, is refused without acting or answering.
 - Poll rules are named ``<prefix><logical id><8 random>`` with the function's
   ``AURORA_EXPRESS_POLL_RULE_PREFIX`` (the template's), so its role may manage
   those rules and no other; crhelper's ``<logical id><8 random>`` can be
@@ -27,6 +31,7 @@ What changes from crhelper's defaults, and why:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -39,7 +44,7 @@ from typing import Any
 import boto3
 from crhelper import CfnResource, resource_helper
 
-from provider.common import boundary, confirm, ownership, responses
+from provider.common import boundary, confirm, ownership, responses, seal
 from provider.common.cfn_response import ResponseNotDelivered, put_response
 from provider.common.logging import install_redaction
 
@@ -166,6 +171,7 @@ class CustomResource(CfnResource):
     _lambda_client = _LazyClient("lambda")
     _events_client = _LazyClient("events")
     _logs_client = _LazyClient("logs")
+    _kms_client = _LazyClient("kms")
 
     # crhelper's stubs declare only its public surface; these are its own.
     _event: dict[str, Any]
@@ -173,6 +179,7 @@ class CustomResource(CfnResource):
     _response_url: str
     _send_response: bool
     _polling_interval: int
+    _sealed_url: str = ""  # this request's ResponseURL, sealed for its poll rule
 
     def __init__(
         self, *, polling_interval_minutes: int = 1, created_by: boundary.CreatedBy | None = None
@@ -192,6 +199,11 @@ class CustomResource(CfnResource):
         # Reset what crhelper keeps across warm invocations before anything can
         # fail, so a malformed event is never answered on a previous URL.
         event = event if isinstance(event, dict) else {}
+        if "CrHelperPoll" in event:
+            opened = self._open_poll(event)
+            if opened is None:
+                return
+            event = opened
         self._event, self._response_url = event, str(event.get("ResponseURL") or "")
         self.StackId = str(event.get("StackId", ""))
         self.RequestId = str(event.get("RequestId", ""))
@@ -208,14 +220,43 @@ class CustomResource(CfnResource):
             # Nobody legitimate is waiting: answer no URL of the caller's choosing.
             logger.error("Not answering: %s", not_ours)
             return
-        problem = envelope_problem(event) or confirm.confirm(
-            self._cloudformation_client, event, region=region, account=_account_of(context)
+        problem = (
+            envelope_problem(event)
+            or self._poll_key_problem(event)
+            or confirm.confirm(
+                self._cloudformation_client, event, region=region, account=_account_of(context)
+            )
         )
         if problem:
             self.Status = FAILED
             self._send(FAILED, problem)
             return
         super().__call__(event, context)
+
+    def _poll_key_problem(self, event: dict[str, Any]) -> str | None:
+        """Why this request could not be handed to a poll (no key to seal its URL), checked
+        before the handler acts; None when it can, or will never need to."""
+        if not getattr(self, f"_poll_{event['RequestType'].lower()}_func", None):
+            return None
+        try:
+            seal.key_id()
+        except seal.SealError as exc:
+            return exc.reason
+        return None
+
+    def _open_poll(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """A poll event with its ResponseURL unsealed, or None (refused, logged) when its
+        sealed URL does not open under its own request: no answer is possible then."""
+        try:
+            url, problem = seal.unseal(self._kms_client, event, seal.key_id())
+        except seal.SealError as exc:
+            url, problem = None, exc.reason
+        if url is None:
+            logger.error("Not acting on this poll, which cannot be answered: %s", problem)
+            return None
+        opened = {k: v for k, v in event.items() if k != seal.SEALED_KEY}
+        opened["ResponseURL"] = url
+        return opened
 
     # -- the request's start, frozen into crhelper's poll input -------------
 
@@ -249,11 +290,42 @@ class CustomResource(CfnResource):
         )
         return str(response["RuleArn"])
 
+    def _setup_polling(self) -> None:
+        # Sealed before the rule exists: a key that fails leaves no rule behind.
+        self._sealed_url = seal.seal(
+            self._kms_client, self._event, self._response_url, seal.key_id()
+        )
+        super()._setup_polling()  # type: ignore[misc]
+
+    def _put_targets(self, func_name: str) -> None:
+        """crhelper's target, its Input holding the ResponseURL sealed (and no debug log of it)."""
+        rule_arn = str(self._event["CrHelperRule"])
+        partition, region, account = rule_arn.split(":")[1], *rule_arn.split(":")[3:5]
+        scheduled = seal.poll_input(self._event, self._sealed_url)
+        self._events_client.put_targets(
+            Rule=rule_arn.split("/")[1],
+            Targets=[
+                {
+                    "Id": "1",
+                    "Arn": f"arn:{partition}:lambda:{region}:{account}:function:{func_name}",
+                    "Input": json.dumps(scheduled),
+                }
+            ],
+        )
+
     def _polling_init(self, event: dict[str, Any]) -> None:
         if "CrHelperPoll" not in event and (self.PhysicalResourceId or self.Status == FAILED):
             self._send_response = True  # finished in the first invocation: no poll needed
             return
-        super()._polling_init(event)  # type: ignore[misc]
+        try:
+            super()._polling_init(event)  # type: ignore[misc]
+        except seal.SealError as exc:
+            # KMS refused after the handler acted: FAILED, with the id of what it made.
+            self.Status, self.Reason = FAILED, exc.reason
+            self.PhysicalResourceId = boundary.failed_physical_id(
+                self._event, self._context, self._created_by
+            )
+            self._send_response = True
 
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None

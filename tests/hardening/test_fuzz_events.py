@@ -265,7 +265,7 @@ def answer_once(
     counts: Counter[str],
     function_name: str,
 ) -> None:
-    """Run ``event`` with a real ResponseURL; check the one answer it gets."""
+    """Run ``event`` with a real ResponseURL; check the one answer it gets (none for a poll)."""
     key = uuid.uuid4().hex
     event = {**event, "ResponseURL": cfn.url(key)}
     context = LambdaContext(function_name=function_name, timeout_seconds=BUDGET_SECONDS)
@@ -274,6 +274,12 @@ def answer_once(
     elapsed = time.monotonic() - started
     assert elapsed < BUDGET_SECONDS, f"{elapsed:.1f} s"
     answers = cfn.responses(key)
+    if "CrHelperPoll" in event:
+        # A poll the provider did not schedule (its ResponseURL plain, not sealed):
+        # refused without acting, and unanswerable.
+        assert answers == [], f"{len(answers)} answers to a poll carrying a plain ResponseURL"
+        counts["poll:refused"] += 1
+        return
     assert len(answers) == 1, f"{len(answers)} answers"
     body = answers[0].body
     assert body["Status"] in ("SUCCESS", "FAILED"), body

@@ -8,6 +8,12 @@ lifecycle runs in well under a second per request.
 
 ``moto_url`` is one moto server per session (per xdist worker), on an
 ephemeral loopback port; ``aws`` points boto3 at it, reset before and after.
+
+Every test starts with ``AURORA_EXPRESS_POLL_KEY_ARN`` naming the poll key's
+alias in moto's account and region, as the deployed functions' environment
+always names it; the key itself is made in moto with the placeholder function
+(``ensure_placeholder_function``, the simulator), as a deployment makes it
+with the functions.
 """
 
 from __future__ import annotations
@@ -22,11 +28,18 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from aurora_express.local.moto_express import ExpressSemantics, express_semantics
+from aurora_express.local.simulator import POLL_KEY_ARN
+from provider.common.seal import KEY_VARIABLE
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's
 CREATE_SECONDS = 0.3
 DELETE_SECONDS = 0.3
+
+
+@pytest.fixture(autouse=True)
+def poll_key_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, POLL_KEY_ARN)
 
 
 @pytest.fixture

@@ -39,6 +39,9 @@ def arn(service: str, rest: str) -> str:
 
 
 STACKS_HERE = arn("cloudformation", "stack/*")
+# provider.common.seal: the poll key, by its alias, and its EncryptionContext.
+POLL_KEY_ALIAS = "alias/${AWS::StackName}-poll-urls"
+SEAL_CONTEXT = ("LogicalResourceId", "RequestId", "StackId")  # sorted, as canonical()
 OWNED = {"StringLike": {f"aws:ResourceTag/{OWNER_STACK}": STACKS_HERE}}
 
 OPERATIONS: dict[Call, frozenset[str]] = {
@@ -74,6 +77,8 @@ OPERATIONS: dict[Call, frozenset[str]] = {
     ("lambda", "AddPermission"): frozenset({"lambda:AddPermission"}),
     ("lambda", "RemovePermission"): frozenset({"lambda:RemovePermission"}),
     ("cloudformation", "DescribeStacks"): frozenset({"cloudformation:DescribeStacks"}),
+    ("kms", "Encrypt"): frozenset({"kms:Encrypt"}),
+    ("kms", "Decrypt"): frozenset({"kms:Decrypt"}),
     ("cloudformation", "DescribeStackResource"): frozenset(
         {"cloudformation:DescribeStackResource"}
     ),
@@ -90,6 +95,9 @@ _CRHELPER: frozenset[Call] = frozenset(
         ("events", "DeleteRule"),
         ("lambda", "AddPermission"),
         ("lambda", "RemovePermission"),
+        # provider.common.seal: the ResponseURL a poll rule carries is sealed.
+        ("kms", "Encrypt"),
+        ("kms", "Decrypt"),
     }
 )
 # provider.common.confirm: a request is checked against CloudFormation's record.
@@ -200,6 +208,16 @@ def _polling(function_suffix: str) -> list[Grant]:
             {"StringEquals": {"lambda:Principal": "events.amazonaws.com"}},
         ),
         grant("CrhelperPollingPermissionCleanup", "lambda:RemovePermission", function),
+        grant(
+            "SealPollResponseUrls",
+            {"kms:Encrypt", "kms:Decrypt"},
+            arn("kms", "key/*"),
+            {
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": POLL_KEY_ALIAS},
+                "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": SEAL_CONTEXT},
+                "Null": {"kms:EncryptionContextKeys": "false"},
+            },
+        ),
     ]
 
 

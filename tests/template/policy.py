@@ -191,6 +191,7 @@ def _condition_holds(operator: str, key: str, expected: Any, context: Mapping[st
         if inner.endswith("NotEquals"):  # every value differs from every listed one
             return all(all(_match(inner, v, w) for w in wanted) for v in values)
         return all(any(_match(inner, v, w) for w in wanted) for v in values)
+    operator = operator.removeprefix("ForAnyValue:")  # as below: any value matches
     if not present:
         return False  # a missing key fails every operator but Null and ForAllValues
     values = _listed(context[key])

@@ -175,7 +175,15 @@ RESOURCE_TYPES: dict[str, dict[str, ResourceType]] = {
     "kms": {
         "key": ResourceType(
             "arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}",
-            ("aws:ResourceTag/${TagKey}", "kms:KeyOrigin", "kms:KeySpec", "kms:KeyUsage"),
+            (
+                "aws:ResourceTag/${TagKey}",
+                "kms:KeyOrigin",
+                "kms:KeySpec",
+                "kms:KeyUsage",
+                "kms:MultiRegion",
+                "kms:MultiRegionKeyType",
+                "kms:ResourceAliases",
+            ),
         ),
     },
     "ssm": {

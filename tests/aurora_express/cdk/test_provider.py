@@ -205,9 +205,13 @@ def _others(case: str) -> list[str]:
 def test_each_other_resource_is_template_yamls_as_it_is(
     case: str, logical_id: str, built: dict[str, Json]
 ) -> None:
-    """Log groups, the reaper's failure queue and its policy: type, properties, policies."""
+    """Log groups, the reaper's failure queue and its policy, the poll key and its alias:
+    type, properties, policies."""
     expected = TEMPLATE["Resources"][logical_id]
     ids = built_ids(built[case], NAMES)
+    # SAM's <function>Role (the poll key's policy names two) is CDK's <function>ServiceRole.
+    roles = built_ids(built[case], [f"{name}ServiceRole" for name in NAMES])
+    ids.update({name.removesuffix("ServiceRole") + "Role": id for name, id in roles.items()})
     resource = built[case]["Resources"][ids[logical_id]]
     assert resource["Type"] == expected["Type"]
     properties = evaluate(expected["Properties"], CASES[case][1], ids)
