@@ -20,10 +20,10 @@ from typing import Any
 
 from provider.common.boundary import direct_invocation
 from provider.common.custom_resource import CustomResource
-from provider.common.deadline import Deadline
+from provider.common.deadline import Deadline, InvocationDeadline
 from provider.common.errors import ProviderError
 from provider.common.logging import function_logger
-from provider.migrations import migrator, properties, settings
+from provider.migrations import migrator, properties, settings, timing
 
 logger = function_logger("aurora-express-migrations")
 helper = CustomResource()
@@ -32,8 +32,9 @@ clients = migrator.Clients()
 ACTIONS = ("plan", "status", "migrate")
 # A direct invocation's own keys, beside the resource's properties.
 DIRECT_KEYS = ("Action", "AppliedBy", "StackName")
-# Kept for answering CloudFormation and releasing the lock after the last migration.
-MARGIN_SECONDS = 60.0
+# The time kept for answering and releasing the lock is a share of the invocation's
+# (``InvocationDeadline``); a CloudFormation request also gives up before its timeout
+# (``timing``).
 
 
 def physical_id(props: properties.MigrationsProperties) -> str:
@@ -83,9 +84,12 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
         poll="CrHelperPoll" in event,
     )
     props = properties.parse(event.get("ResourceProperties", {}))
-    deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
+    started_at = helper.started_at()
+    timing.check_in_time(started_at, props.service_timeout)
+    deadline = timing.deadline_for(context, started_at=started_at, timeout=props.service_timeout)
     applied_by = applied_by_cloudformation(event)
-    result = build(props, applied_by=applied_by, deadline=deadline).migrate().result
+    run = build(props, applied_by=applied_by, deadline=deadline).migrate()
+    result = run.result
     # Counts add up over the polls of one request (crhelper carries Data along).
     helper.Data.update(
         {
@@ -96,7 +100,11 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
         }
     )
     if not result.complete:
-        logger.info("Out of time for this invocation; the next poll carries on")
+        left = len(run.remaining)
+        timing.check_in_time(started_at, props.service_timeout, remaining=left)
+        logger.info(
+            "Out of time for this invocation; the next poll carries on", extra={"left": left}
+        )
         return None
     return physical_id(props)
 
@@ -126,7 +134,7 @@ def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
     raw = {k: v for k, v in event.items() if k not in DIRECT_KEYS}
     props = properties.parse(raw)
     applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
-    deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
+    deadline = InvocationDeadline.for_context(context) if context else None
     stack = event.get("StackName")
     run = build(
         props,
