@@ -13,10 +13,12 @@
   (``DB_CONNECT_TIMEOUT_SECONDS``, default 300), then reported with the last
   error. What waiting cannot fix fails at once, with the setting to change
   (``classify``): a refused login, a TLS setting the server or libpq rejects,
-  a CA bundle that is not there. A refused connection means nothing listens:
-  on a loopback address that is final at once (nothing there resumes); on a
-  cluster's endpoint it is retried for ``REFUSED_GRACE`` seconds from the
-  first refusal (a resuming gateway may refuse for a moment), then final.
+  a CA bundle that is not there. A refused connection means nothing listens
+  (a wrong ``Port``), or a server restarting: it is retried for a few
+  seconds from the first refusal, not for the whole bound (5 s on a loopback
+  address, a local server restarting; 20 s elsewhere, a gateway brought back),
+  then final. An express cluster resuming holds the connection or times out;
+  it does not refuse for long.
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ _TLS_SETTING = (
         "does not verify the server's certificate (or DB_SSLMODE is stricter than it can be)",
     ),
 )
-# How long refusals on a non-loopback host are taken for a cluster resuming.
+# How long refusals are taken for a server coming back, from the first one.
 REFUSED_GRACE = 20.0
+LOOPBACK_REFUSED_GRACE = 5.0
 VERIFYING_MODES = ("verify-ca", "verify-full")
 
 
@@ -106,7 +109,7 @@ class Failure(enum.Enum):
     """What a failed connection attempt says about the next one."""
 
     TRANSIENT = "transient"  # retried within the bound
-    REFUSED = "refused"  # nothing listens: final on loopback, else after REFUSED_GRACE
+    REFUSED = "refused"  # nothing listens: retried for a grace period only
     PERMANENT = "permanent"  # final at once
     NO_DATABASE = "no database"  # final at once, told apart
 
@@ -179,10 +182,10 @@ def connect_timeout() -> float:
 @dataclass
 class _RetryPolicy:
     """Which failed attempts are worth another (stamina's ``on``): transient ones, and
-    refusals on a non-loopback host within ``REFUSED_GRACE`` of the first."""
+    refusals within a grace period of the first (``grace``: by the host, if not given)."""
 
     host: str
-    grace: float = REFUSED_GRACE
+    grace: float | None = None
     refused_since: float | None = None
 
     def __call__(self, exc: Exception) -> bool:
@@ -191,12 +194,15 @@ class _RetryPolicy:
         kind = classify(str(exc))
         if kind is Failure.TRANSIENT:
             return True
-        if kind is not Failure.REFUSED or is_loopback(self.host):
+        if kind is not Failure.REFUSED:
             return False
+        grace = self.grace
+        if grace is None:
+            grace = LOOPBACK_REFUSED_GRACE if is_loopback(self.host) else REFUSED_GRACE
         now = time.monotonic()
         if self.refused_since is None:
             self.refused_since = now
-        return now - self.refused_since < self.grace
+        return now - self.refused_since < grace
 
 
 def connect(

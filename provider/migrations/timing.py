@@ -24,6 +24,11 @@ CLOUDFORMATION_TIMEOUT = 3600  # seconds, unless the resource sets ServiceTimeou
 GIVE_UP_SECONDS = 90.0  # more than a poll interval (60 s) plus a poll's start-up
 
 
+def wall_clock() -> float:
+    """Epoch seconds now (the request's start is on this clock: ``time.time``)."""
+    return time.time()
+
+
 def service_timeout(value: int | None) -> float:
     """CloudFormation's timeout for the resource: ``ServiceTimeout``, else an hour."""
     return float(min(max(value or CLOUDFORMATION_TIMEOUT, 1), CLOUDFORMATION_TIMEOUT))
@@ -40,7 +45,7 @@ def deadline_for(
 ) -> InvocationDeadline:
     """This invocation's deadline: its own time less a proportional margin, and never past
     the request's give-up point."""
-    wall = time.time() if now is None else now
+    wall = wall_clock() if now is None else now
     ends_by = time.monotonic() + (give_up_at(started_at, timeout) - wall)
     return InvocationDeadline.for_context(context, ends_by=ends_by)
 
@@ -54,13 +59,13 @@ def check_in_time(
 ) -> None:
     """``ProviderError`` once the request is past its give-up point (``remaining``: how many
     migrations and seeds were still to apply, when known)."""
-    wall = time.time() if now is None else now
+    wall = wall_clock() if now is None else now
     if wall < give_up_at(started_at, timeout):
         return
-    minutes = max(0.0, wall - started_at) / 60
+    minutes = int(max(0.0, wall - started_at) // 60)
     left = f" with {remaining} still to apply" if remaining is not None else ""
     raise ProviderError(
-        f"Gave up after {minutes:.0f} min{left}, before CloudFormation's timeout "
+        f"Gave up after {minutes} min{left}, before CloudFormation's timeout "
         f"({service_timeout(timeout):.0f} s, ServiceTimeout): what is applied stays applied. "
         "Raise the function's timeout or ServiceTimeout, or look for a migration waiting on "
         "a lock, then retry."
