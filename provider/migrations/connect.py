@@ -16,9 +16,9 @@
   a CA bundle that is not there. A refused connection means nothing listens
   (a wrong ``Port``), or a server restarting: it is retried for a few
   seconds from the first refusal, not for the whole bound (5 s on a loopback
-  address, a local server restarting; 20 s elsewhere, a gateway brought back),
-  then final. An express cluster resuming holds the connection or times out;
-  it does not refuse for long.
+  address, a local server restarting; 30 s elsewhere, a gateway brought back),
+  then final. A login refused with ``57P03`` (a server starting up, a
+  cluster resuming) is transient: retried for the whole bound.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ _TLS_SETTING = (
     ),
 )
 # How long refusals are taken for a server coming back, from the first one.
-REFUSED_GRACE = 20.0
+REFUSED_GRACE = 30.0
 LOOPBACK_REFUSED_GRACE = 5.0
 VERIFYING_MODES = ("verify-ca", "verify-full")
 

@@ -144,7 +144,7 @@ def test_refusals_are_retried_for_seconds_not_for_the_whole_bound() -> None:
     cluster = connect._RetryPolicy("app.cluster-x.us-east-1.rds.amazonaws.com")
     assert cluster(refused) and cluster(refused)  # a server coming back, for a while
     assert not connect._RetryPolicy("db.example.com", grace=0)(refused)
-    assert (connect.LOOPBACK_REFUSED_GRACE, connect.REFUSED_GRACE) == (5.0, 20.0)
+    assert (connect.LOOPBACK_REFUSED_GRACE, connect.REFUSED_GRACE) == (5.0, 30.0)
 
 
 def test_a_closed_port_fails_within_the_grace_naming_endpoint_and_port(
