@@ -32,9 +32,6 @@ clients = migrator.Clients()
 ACTIONS = ("plan", "status", "migrate")
 # A direct invocation's own keys, beside the resource's properties.
 DIRECT_KEYS = ("Action", "AppliedBy", "StackName")
-# The time kept for answering and releasing the lock is a share of the invocation's
-# (``InvocationDeadline``); a CloudFormation request also gives up before its timeout
-# (``timing``).
 
 
 def physical_id(props: properties.MigrationsProperties) -> str:
@@ -85,6 +82,7 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
     )
     props = properties.parse(event.get("ResourceProperties", {}))
     started_at = helper.started_at()
+    # FAILED, saying so, before CloudFormation's own timeout; a share of the time is kept.
     timing.check_in_time(started_at, props.service_timeout)
     deadline = timing.deadline_for(context, started_at=started_at, timeout=props.service_timeout)
     applied_by = applied_by_cloudformation(event)
