@@ -30,6 +30,7 @@ NOOP = "Migrations: no-op re-run"
 def _tools(pg: BenchPostgres, npm_cache: Path, pycache: Path, notes: list[str]) -> list[tools.Tool]:
     found = [
         tools.engine(pycache),
+        tools.cli_dsn(pycache),
         tools.engine_in_process(),
         tools.psql_single(pg.psql),
         tools.psql_per_file(pg.psql),
@@ -95,7 +96,7 @@ def _rows(
                     found.noop[tool.name],
                     how=f"all {count} applied; {tool.how}",
                     baseline=not tool.engine,
-                    goal="at or under dbmate's" if tool.engine else "",
+                    goal=tool.noop_goal or ("at or under dbmate's" if tool.engine else ""),
                 )
             )
     return rows

@@ -33,6 +33,9 @@ class Tool:
     engine: bool = False
     pycache: Path | None = None  # a private bytecode cache, written by the untimed warm-up
     call: Callable[[Path, Target], object] | None = None  # in this process, not a child
+    noop_goal: str = (
+        ""  # the no-op re-run's goal, when it is not the engine's "at or under dbmate's"
+    )
 
     def run(self, files: Path, target: Target) -> float:
         """Run the tool once (every command in turn); the wall time of the whole."""
@@ -92,6 +95,37 @@ def engine(pycache: Path, python: str = sys.executable) -> Tool:
         argvs,
         engine=True,
         pycache=pycache,
+    )
+
+
+def cli_dsn(pycache: Path, python: str = sys.executable) -> Tool:
+    """``aurora-express migrate --dsn``, a fresh process: what a developer's re-run costs."""
+
+    def argvs(files: Path, t: Target) -> list[list[str]]:
+        return [
+            [
+                python,
+                "-m",
+                "aurora_express.cli",
+                "migrate",
+                str(files),
+                "--dsn",
+                t.conninfo(),  # the token from PGPASSWORD, as for psql
+                "--layout",
+                "flyway",
+                "--no-keep-tool-history",
+            ]
+        ]
+
+    return Tool(
+        "aurora-express migrate --dsn",
+        "the CLI in a fresh Python process: import, TLS verify-full, engine.migrate "
+        "(Flyway files, no boto3: the password from PGPASSWORD)",
+        workload.render_flyway,
+        argvs,
+        engine=True,
+        pycache=pycache,
+        noop_goal="at most 200 ms",
     )
 
 

@@ -37,6 +37,7 @@ from aurora_express.cli import branch_parsers, extras
 from aurora_express.cli.errors import CliError
 from provider.common.errors import ProviderError
 from provider.common.redaction import redact
+from provider.migrations.database_name import database_problem
 
 PROG = "aurora-express"
 
@@ -50,8 +51,6 @@ LAYOUTS = (
 
 def _database(name: str) -> str:
     """``--database`` under the ``Database`` property's rule; argparse exits 2 otherwise."""
-    from provider.migrations.properties import database_problem  # noqa: PLC0415 (pydantic)
-
     if problem := database_problem(name):
         raise argparse.ArgumentTypeError(problem)
     return name

@@ -32,14 +32,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import psycopg
 from psycopg import conninfo
 
-from aurora_express.cli import cluster_access, schema_summary
+from aurora_express.cli import schema_summary
 from aurora_express.cli.errors import EXIT_USAGE, CliError
 from provider.common.errors import InvalidProperty, ProviderError
-from provider.migrations import connect, layouts, properties, sources
+from provider.migrations import connect, layouts, run_flags, sources
 from provider.migrations.engine import Result
 from provider.migrations.migrator import (
     ClusterTarget,
@@ -51,7 +50,7 @@ from provider.migrations.migrator import (
 )
 from provider.migrations.model import Migration
 from provider.migrations.plan import Plan
-from provider.migrations.properties import RunProperties
+from provider.migrations.run_flags import RunSettings
 
 # Each run flag and the property it sets (what a bad value's message names).
 FLAGS = {
@@ -80,7 +79,7 @@ def placeholder_flags(args: argparse.Namespace) -> dict[str, str] | None:
     return given or None
 
 
-def placeholders(args: argparse.Namespace, run: RunProperties) -> dict[str, str]:
+def placeholders(args: argparse.Namespace, run: RunSettings) -> dict[str, str]:
     """The run's placeholder values, with the Flyway built-ins this command line knows."""
     user = getattr(args, "username", None)
     if not user and getattr(args, "dsn", None):
@@ -91,12 +90,12 @@ def placeholders(args: argparse.Namespace, run: RunProperties) -> dict[str, str]
     )
 
 
-def run_properties(args: argparse.Namespace) -> RunProperties:
+def run_properties(args: argparse.Namespace) -> RunSettings:
     """The run's flags as the resource's properties, checked by its model; exit 2 names the flag."""
     if not args.cluster:
-        given = [f"--{n}" for n in ("endpoint", "port", "username", "region") if getattr(args, n)]
-        if given:
-            raise CliError(f"{', '.join(given)} only apply with --cluster", exit_code=EXIT_USAGE)
+        extra = [f"--{n}" for n in ("endpoint", "port", "username", "region") if getattr(args, n)]
+        if extra:
+            raise CliError(f"{', '.join(extra)} only apply with --cluster", exit_code=EXIT_USAGE)
     raw = {
         "Layout": args.layout,
         "SeedMode": args.seed_mode,
@@ -107,8 +106,13 @@ def run_properties(args: argparse.Namespace) -> RunProperties:
         "KeepToolHistory": args.keep_tool_history,
         "Placeholders": placeholder_flags(args),
     }
+    given = {k: v for k, v in raw.items() if v is not None}
+    if (flags := run_flags.checked(given)) is not None:
+        return flags  # what the model would return, without loading pydantic
+    from provider.migrations import properties  # noqa: PLC0415 (the model's own reason)
+
     try:
-        return properties.parse_run({k: v for k, v in raw.items() if v is not None})
+        return properties.parse_run(given)
     except InvalidProperty as exc:
         flag = FLAGS.get(exc.prop, exc.prop)
         raise CliError(f"{flag} {exc.problem}", exit_code=EXIT_USAGE) from exc
@@ -124,7 +128,7 @@ def read_folder(path: str) -> sources.SourceFiles:
         raise CliError(exc.reason) from exc
 
 
-def read_source(args: argparse.Namespace, run: RunProperties) -> Source:
+def read_source(args: argparse.Namespace, run: RunSettings) -> Source:
     """The migrations (in order) and seeds of the command line's folders, and their layout."""
     found = read_folder(args.path)
     seed_files = read_folder(args.seeds) if args.seeds else None
@@ -183,6 +187,11 @@ def _local_target(database: str) -> Iterator[LocalTarget]:
 
 def _cluster_target(args: argparse.Namespace) -> ClusterTarget:
     """Logged in to as the Lambda logs in; the database made first by migrate."""
+    # boto3 only here: a --dsn or --local run never loads it.
+    import boto3  # noqa: PLC0415
+
+    from aurora_express.cli import cluster_access  # noqa: PLC0415
+
     address = cluster_access.resolve(
         args.cluster,
         region=args.region,
@@ -213,7 +222,7 @@ def target_for(args: argparse.Namespace) -> Iterator[Target | None]:
         yield None
 
 
-def build(args: argparse.Namespace) -> tuple[Source, RunProperties]:
+def build(args: argparse.Namespace) -> tuple[Source, RunSettings]:
     """Flags checked first (exit 2), then the folders read: nothing is connected to yet."""
     props = run_properties(args)
     return read_source(args, props), props

@@ -14,15 +14,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provider.cluster import cap, naming, plan, restore
 from provider.cluster.plan import ClusterState, Step
-from provider.cluster.properties import ClusterProperties, parse
 from provider.cluster.rds import ALREADY_EXISTS, INVALID_STATE, NOT_FOUND, ClusterApi, RdsError
 from provider.cluster.settings import Timing
 from provider.common.deadline import Deadline, LambdaContextLike
 from provider.common.errors import InvalidProperty, ProviderError
+
+if TYPE_CHECKING:
+    from provider.cluster.properties import ClusterProperties
 
 logger = logging.getLogger(__name__)
 
@@ -368,6 +370,14 @@ def _start_cleanup(req: Request, api: ClusterApi, identifier: str) -> bool:
             extra={"cluster": identifier, "reason": exc.reason},
         )
         return False
+
+
+def parse(raw: dict[str, Any]) -> ClusterProperties:
+    """The properties, validated; pydantic and the model load here, so a Delete (which
+    reads ``OnDelete`` and ``WaitForDeletion`` leniently) never loads them."""
+    from provider.cluster import properties  # noqa: PLC0415
+
+    return properties.parse(raw)
 
 
 # -- delete -----------------------------------------------------------------------

@@ -12,11 +12,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provider.cluster import naming
-from provider.cluster.properties import SOURCE_PROPERTIES, ClusterProperties
+from provider.cluster.source import SOURCE_PROPERTIES
 from provider.common.errors import InvalidProperty
+
+if TYPE_CHECKING:  # the pydantic model; a Delete parses no properties
+    from provider.cluster.properties import ClusterProperties
 
 ENGINE = "aurora-postgresql"
 

@@ -9,24 +9,18 @@ normalizes to nothing becomes ``InvalidProperty`` naming the property.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from provider.cluster import naming
+from provider.cluster.source import RestoreSource, parse_instant
 from provider.common.errors import InvalidProperty
 
 RESOURCE_TYPE = "Custom::AuroraExpress"
 MAX_USER_TAGS = 46  # RDS allows 50 tags; the provider adds up to 4 of its own
 MAX_RESTORED_USER_TAGS = 44  # a restored cluster carries two more (restored-from, master-auth)
-SOURCE_PROPERTIES = (
-    "SourceSnapshotIdentifier",
-    "SourceClusterIdentifier",
-    "RestoreToTime",
-    "RestoreType",
-)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -67,34 +61,6 @@ def _half_steps(value: float | None) -> float | None:
     if value is not None and (value * 2) != int(value * 2):
         raise ValueError("not a multiple of 0.5")
     return value
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant (``2025-06-01T03:00:00Z``) in UTC; ValueError without a time zone."""
-    moment = datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        raise ValueError("no time zone")
-    return moment.astimezone(UTC)
-
-
-def format_instant(moment: datetime) -> str:
-    """``moment`` as RDS and the tags show it: UTC, whole seconds, ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class RestoreSource:
-    """What a template restores from: a snapshot, or a cluster at a time (None: the latest)."""
-
-    kind: Literal["snapshot", "cluster"]
-    identifier: str
-    restore_to: datetime | None = None
-    restore_type: Literal["full-copy", "copy-on-write"] = "full-copy"
-
-    @property
-    def prop(self) -> str:
-        """The property naming the source, for reasons."""
-        return "SourceSnapshotIdentifier" if self.kind == "snapshot" else "SourceClusterIdentifier"
 
 
 def parse_duration(text: str) -> timedelta:

@@ -17,8 +17,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from provider.cluster.plan import ClusterState
-from provider.cluster.properties import RestoreSource
 from provider.cluster.restore import RestoreCall, SourceState
+from provider.cluster.source import RestoreSource
 from provider.common.errors import ProviderError
 from provider.common.responses import MAX_REASON, shorten
 

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from provider.cluster import naming
 from provider.cluster.plan import ENGINE
-from provider.cluster.properties import ClusterProperties, RestoreSource, format_instant
+from provider.cluster.source import RestoreSource, format_instant
 from provider.common.errors import InvalidProperty, ProviderError
 from provider.common.responses import shorten
+
+if TYPE_CHECKING:
+    from provider.cluster.properties import ClusterProperties
 
 WRITER_CLASS = "db.serverless"
 IAM_AUTH = "iam-db-auth"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provider.common.errors import ProviderError
-from provider.common.logging import redact
+from provider.common.redaction import redact
 from provider.common.responses import shorten
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provider.common.logging import redact
+from provider.common.redaction import redact
 
 MAX_REASON = 240  # crhelper keeps only a reason's tail past 256; ours stay whole
 MAX_BODY_BYTES = 4096  # CloudFormation refuses a larger response

@@ -34,11 +34,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-import stamina
 from psycopg import sql
 
 from provider.common.errors import ProviderError
-from provider.common.logging import redact
+from provider.common.redaction import redact
 from provider.migrations import settings
 from provider.migrations.settings import Tls
 
@@ -225,6 +224,8 @@ def connect(
         raise ConnectFailed(problem)
     attempt_no = 0
     last: Exception | None = None
+    import stamina  # noqa: PLC0415 (with tenacity, ~10 ms: --dsn connects without it)
+
     try:
         for attempt in stamina.retry_context(
             on=_RetryPolicy(target.host),

@@ -18,23 +18,25 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import boto3
-import psycopg
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provider.common import ownership
 from provider.common.deadline import Deadline
 from provider.common.errors import ProviderError
-from provider.common.settings import AwsEnvironment
 from provider.migrations import connect, endpoint, engine, guard, history, layouts, sources
+from provider.migrations.clients import Clients
 from provider.migrations.engine import MigrationSet, Options, Result
 from provider.migrations.history import Row, TableName
 from provider.migrations.layouts import Layout
 from provider.migrations.plan import Plan, make_plan
-from provider.migrations.properties import MigrationsProperties, RunProperties
 from provider.migrations.settings import MigrationsSettings, Tls
 from provider.migrations.sources import SourceFiles
+
+if TYPE_CHECKING:  # pydantic's models: validated by the caller (the handler, the CLI)
+    import psycopg
+
+    from provider.migrations.properties import MigrationsProperties
+    from provider.migrations.run_flags import RunSettings
 
 # -- the three parts -----------------------------------------------------------------
 
@@ -108,7 +110,7 @@ class ClusterTarget:
 
 
 def options_from(
-    props: RunProperties, *, applied_by: str, deadline: Deadline | None = None
+    props: RunSettings, *, applied_by: str, deadline: Deadline | None = None
 ) -> Options:
     """The engine's options from the run's properties (the resource's, or the CLI's flags)."""
     return Options(
@@ -235,42 +237,6 @@ class Migrator:
 
 
 # -- built from the resource's properties (the Lambda) ---------------------------------
-
-
-@dataclass
-class Clients:
-    """The AWS clients a run may need, made on first use and kept while the Lambda is warm.
-
-    Lazily, so a run with inline SQL and an ``Endpoint`` makes no AWS call but
-    signing the token; remade when the settings' endpoint or region change
-    (moto's server, the demo). Tests may set ``rds``/``s3`` directly.
-    """
-
-    rds: Any = None
-    s3: Any = None
-    _aws: AwsEnvironment | None = None
-
-    def _fresh(self, aws: AwsEnvironment) -> None:
-        if self._aws is not None and aws != self._aws:
-            self.rds = self.s3 = None
-        self._aws = aws
-
-    def get_rds(self, aws: AwsEnvironment) -> Any:
-        self._fresh(aws)
-        if self.rds is None:
-            self.rds = boto3.client("rds")
-        return self.rds
-
-    def get_rds_in(self, aws: AwsEnvironment, region: str) -> Any:
-        """An RDS client for ``region``: the kept one when it is that region's."""
-        rds = self.get_rds(aws)
-        return rds if rds.meta.region_name == region else boto3.client("rds", region_name=region)
-
-    def get_s3(self, aws: AwsEnvironment) -> Any:
-        self._fresh(aws)
-        if self.s3 is None:
-            self.s3 = boto3.client("s3")
-        return self.s3
 
 
 def resource_target(

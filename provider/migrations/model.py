@@ -103,6 +103,8 @@ class Migration:
     def transactional(self) -> bool:
         if self.declared_no_transaction:
             return False
+        if not statements.might_not_be_transactional(self.sql):
+            return True  # what the split would say, without loading the parser
         return self.script.non_transactional is None
 
     def file_line(self, offset: int) -> int:

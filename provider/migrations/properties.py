@@ -14,14 +14,13 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from provider.common.errors import InvalidProperty
+from provider.migrations.database_name import database_problem
 from provider.migrations.history import DEFAULT_TABLE, TableName
 from provider.migrations.layouts import Layout
 from provider.migrations.plan import SeedMode
+from provider.migrations.run_flags import DEFAULT_LOCK_TIMEOUT_SECONDS, check_placeholders
 
 _IDENTIFIER = re.compile(r"^[^\x00]{1,63}$")
-# A few seconds: an ALTER waiting on another session's lock would otherwise hold up every
-# reader queued behind it, for as long as that session lasts. A timeout is retried.
-DEFAULT_LOCK_TIMEOUT_SECONDS = 5
 
 # What each property takes, in the words a FAILED reason uses ("must be ..., not ...").
 EXPECTED = {
@@ -86,29 +85,12 @@ class RunProperties(BaseModel):
     @model_validator(mode="after")
     def _table_parses(self) -> Self:
         TableName.parse(self.history_table)
-        _check_placeholders(self.placeholders)
+        check_placeholders(self.placeholders)
         return self
 
     @property
     def table(self) -> TableName:
         return TableName.parse(self.history_table)
-
-
-# Databases RDS keeps for itself or PostgreSQL's templates: never created, never migrated.
-RESERVED_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
-NAME_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes: a longer name is cut, not refused
-
-
-def database_problem(name: str) -> str | None:
-    """Why ``name`` cannot be the migrated database, or None (one rule: property and CLI)."""
-    if not name or "\x00" in name:
-        return "must be a database name of 1 to 63 bytes"
-    if len(name.encode()) > NAME_BYTES:
-        # PostgreSQL would create it cut to 63 bytes, then find no database by the full name.
-        return f"must be at most {NAME_BYTES} bytes in UTF-8, not {len(name.encode())}"
-    if name in RESERVED_DATABASES:
-        return f"{name} is reserved (template databases, rdsadmin); name the application's own"
-    return None
 
 
 class MigrationsProperties(RunProperties):
@@ -141,20 +123,6 @@ class MigrationsProperties(RunProperties):
         if self.seeds is not None and self.seeds_s3_uri:
             raise InvalidProperty("SeedsS3Uri", "give Seeds or SeedsS3Uri, not both")
         return self
-
-
-def _check_placeholders(placeholders: dict[str, str] | None) -> None:
-    """Names as Flyway reads them between ``${`` and ``}``: case-insensitive, so once each."""
-    seen: dict[str, str] = {}
-    for name in placeholders or {}:
-        if not name or "}" in name or "${" in name:
-            raise InvalidProperty("Placeholders", f"{name!r} is not a placeholder name")
-        if name.lower() in seen:
-            raise InvalidProperty(
-                "Placeholders",
-                f"{seen[name.lower()]!r} and {name!r} are one placeholder (names ignore case)",
-            )
-        seen[name.lower()] = name
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -16,13 +16,21 @@ statement is classified:
 A script the parser rejects is split by the scanner alone (the server will
 report the syntax error with its position); one the scanner rejects is kept
 whole.
+
+pglast (libpg_query, ~20 ms to import) is imported by the first split, not
+with this module: reading a folder, its checksums and a plan of migrations
+already applied need no split (``might_not_be_transactional`` answers the
+common case without it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pglast import ast, enums, parser
+if TYPE_CHECKING:
+    from pglast import ast
 
 NO_TRANSACTION_DIRECTIVE = "-- aurora-express:no-transaction"
 
@@ -77,8 +85,28 @@ _TRIGGERS = frozenset(
 )  # fmt: skip
 
 
+# The words behind _TRIGGERS wherever they are not inside a longer identifier
+# (comments and strings too): a superset of the lexer's keyword tokens, found
+# without pglast. Not after a letter or _, not before a letter, digit, _ or $.
+_TRIGGER_WORDS = re.compile(
+    r"(?<![^\W\d])"
+    r"(?:concurrently|vacuum|reindex|cluster|database|system|tablespace|subscription"
+    r"|begin|start|commit|end|rollback|abort)"
+    r"(?![\w$])",
+    re.IGNORECASE,
+)
+
+
+def might_not_be_transactional(text: str) -> bool:
+    """False when no statement of ``text`` can need classifying: ``split`` would find it
+    transactional, no wrapper to remove. A cheap test that runs before pglast is loaded."""
+    return _TRIGGER_WORDS.search(text) is not None
+
+
 def split(text: str) -> Script:
     """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
+    from pglast import parser  # noqa: PLC0415 (see the module's docstring)
+
     slices = _slices(text)
     try:
         worth_parsing = not _TRIGGERS.isdisjoint(t.name for t in parser.scan(text))
@@ -92,6 +120,8 @@ def split(text: str) -> Script:
 
 
 def _slices(text: str) -> list[slice]:
+    from pglast import parser  # noqa: PLC0415
+
     try:
         return list(parser.split(text, with_parser=True, only_slices=True))
     except parser.ParseError:
@@ -111,6 +141,8 @@ _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
 def _scanner_slices(text: str) -> list[slice]:
     """Split at the lexer's ``;`` tokens (strings, dollar quotes and comments are whole tokens)."""
+    from pglast import parser  # noqa: PLC0415
+
     slices: list[slice] = []
     start = end = None
     for token in parser.scan(text):
@@ -127,6 +159,8 @@ def _scanner_slices(text: str) -> list[slice]:
 
 
 def _classify(text: str, start: int) -> Statement:
+    from pglast import ast, parser  # noqa: PLC0415
+
     try:
         parsed = parser.parse_sql(text)
     except parser.ParseError:
@@ -140,6 +174,8 @@ def _classify(text: str, start: int) -> Statement:
 
 
 def _transaction_word(node: ast.TransactionStmt) -> str:
+    from pglast import enums  # noqa: PLC0415
+
     if node.kind is None:
         return "transaction control"
     kind = enums.TransactionStmtKind
@@ -158,6 +194,8 @@ def _options(params: object) -> set[str]:
 
 def _why_not_in_transaction(node: ast.Node | None) -> str | None:  # noqa: PLR0911, PLR0912
     """The statement's name when PostgreSQL would refuse it in a transaction block."""
+    from pglast import ast, enums  # noqa: PLC0415
+
     match node:
         case ast.IndexStmt(concurrent=True):
             return "CREATE INDEX CONCURRENTLY"

@@ -25,8 +25,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pglast import parser
-
 from provider.migrations.layouts.common import (
     Layout,
     LayoutError,
@@ -135,6 +133,8 @@ def apply_delimiter(text: str, delimiter: str, where: str) -> str:
             f"{where}: endDelimiter:{delimiter} is not supported (only a literal word or "
             "symbol, such as / or GO): end the statements with ';' instead."
         )
+    from pglast import parser  # noqa: PLC0415 (only for a custom delimiter)
+
     spans: list[tuple[int, int]] = []
     try:
         for token in parser.scan(text):

@@ -22,36 +22,34 @@ each migration it applies, in that migration's transaction.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from typing import cast
 
 from provider.migrations.model import Migration
-from provider.migrations.tool_history.atlas import Atlas
 from provider.migrations.tool_history.base import Snapshot, ToolHistory, Verdict, key
-from provider.migrations.tool_history.dbmate import Dbmate
-from provider.migrations.tool_history.drizzle import Drizzle
-from provider.migrations.tool_history.flyway import Flyway
-from provider.migrations.tool_history.golang_migrate import GolangMigrate
-from provider.migrations.tool_history.goose import Goose
-from provider.migrations.tool_history.liquibase import Liquibase
-from provider.migrations.tool_history.prisma import Prisma
-from provider.migrations.tool_history.sqitch import Sqitch
-from provider.migrations.tool_history.sqlx import Sqlx
-from provider.migrations.tool_history.supabase import Supabase
 
 __all__ = ["Snapshot", "ToolHistory", "Verdict", "for_layout", "has_history", "key", "layout_of"]
 
-ADAPTERS: dict[str, type[ToolHistory]] = {
-    "flyway": Flyway,
-    "dbmate": Dbmate,
-    "golang-migrate": GolangMigrate,
-    "goose": Goose,
-    "prisma": Prisma,
-    "supabase": Supabase,
-    "sqlx": Sqlx,
-    "liquibase": Liquibase,
-    "sqitch": Sqitch,
-    "atlas": Atlas,
+# Each layout's adapter as "module:class" of this package, imported when that layout
+# runs: a run reads one tool's table, and need not load the other ten.
+ADAPTERS: dict[str, str] = {
+    "flyway": "flyway:Flyway",
+    "dbmate": "dbmate:Dbmate",
+    "golang-migrate": "golang_migrate:GolangMigrate",
+    "goose": "goose:Goose",
+    "prisma": "prisma:Prisma",
+    "supabase": "supabase:Supabase",
+    "sqlx": "sqlx:Sqlx",
+    "liquibase": "liquibase:Liquibase",
+    "sqitch": "sqitch:Sqitch",
+    "atlas": "atlas:Atlas",
 }
+
+
+def _adapter(where: str) -> type[ToolHistory]:
+    module, _, name = where.partition(":")
+    return cast(type[ToolHistory], getattr(importlib.import_module(f"{__name__}.{module}"), name))
 
 
 def layout_of(migrations: Sequence[Migration]) -> str | None:
@@ -76,6 +74,8 @@ def for_layout(
     if layout == "drizzle":
         # drizzle-kit 1.0's folders (<timestamp>_<name>/migration.sql) go with drizzle-orm 1.0.
         folders = any(m.name.endswith("/migration.sql") for m in migrations)
+        from provider.migrations.tool_history.drizzle import Drizzle  # noqa: PLC0415
+
         return Drizzle(schema, with_name=folders)
-    adapter = ADAPTERS.get(layout or "")
-    return adapter(schema) if adapter is not None else None
+    where = ADAPTERS.get(layout or "")
+    return _adapter(where)(schema) if where is not None else None

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from pglast import parser
 from psycopg import sql
 
 from provider.migrations.history import TableName
@@ -36,6 +35,8 @@ def version_and_name(m: Migration) -> tuple[str, str]:
 
 def split_statements(text: str) -> list[str]:
     """The statements as the CLI records them, cut at each statement's ``;``."""
+    from pglast import parser  # noqa: PLC0415 (only when a row is written)
+
     try:
         slices = list(parser.split(text, with_parser=True, only_slices=True))
     except parser.ParseError:
