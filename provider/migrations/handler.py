@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from provider.common.boundary import direct_invocation
 from provider.common.custom_resource import CustomResource
-from provider.common.deadline import Deadline
+from provider.common.deadline import Deadline, InvocationDeadline
 from provider.common.errors import ProviderError
 from provider.common.logging import function_logger
-from provider.migrations import settings
+from provider.migrations import settings, timing
 from provider.migrations.clients import Clients
 
 if TYPE_CHECKING:
@@ -40,8 +40,6 @@ clients = Clients()
 ACTIONS = ("plan", "status", "migrate")
 # A direct invocation's own keys, beside the resource's properties.
 DIRECT_KEYS = ("Action", "AppliedBy", "StackName")
-# Kept for answering CloudFormation and releasing the lock after the last migration.
-MARGIN_SECONDS = 60.0
 
 
 def physical_id(props: properties.MigrationsProperties) -> str:
@@ -97,11 +95,16 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
     from provider.migrations import properties  # noqa: PLC0415
 
     props = properties.parse(event.get("ResourceProperties", {}))
-    deadline = Deadline.from_context(context, margin=MARGIN_SECONDS)
+    started_at = helper.started_at()
+    # FAILED, saying so, before CloudFormation's own timeout; a share of the time is kept.
+    timing.check_in_time(started_at, props.service_timeout)
+    deadline = timing.deadline_for(context, started_at=started_at, timeout=props.service_timeout)
     applied_by = applied_by_cloudformation(event)
     # The request's polls share its S3 sources, fetched once (sources.from_s3).
-    run = build(props, applied_by=applied_by, deadline=deadline, request_id=event.get("RequestId"))
-    result = run.migrate().result
+    run = build(
+        props, applied_by=applied_by, deadline=deadline, request_id=event.get("RequestId")
+    ).migrate()
+    result = run.result
     # Counts add up over the polls of one request (crhelper carries Data along).
     helper.Data.update(
         {
@@ -112,7 +115,11 @@ def apply(event: dict[str, Any], context: Any) -> str | None:
         }
     )
     if not result.complete:
-        logger.info("Out of time for this invocation; the next poll carries on")
+        left = len(run.remaining)
+        timing.check_in_time(started_at, props.service_timeout, remaining=left)
+        logger.info(
+            "Out of time for this invocation; the next poll carries on", extra={"left": left}
+        )
         return None
     return physical_id(props)
 
@@ -144,7 +151,7 @@ def direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     props = properties.parse(raw)
     applied_by = str(event.get("AppliedBy") or f"direct-invocation:{request_id}")
-    deadline = Deadline.from_context(context, margin=MARGIN_SECONDS) if context else None
+    deadline = InvocationDeadline.for_context(context) if context else None
     stack = event.get("StackName")
     run = build(
         props,

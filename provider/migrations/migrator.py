@@ -126,7 +126,7 @@ def options_from(
         history_table=props.table,
         allow_out_of_order=props.allow_out_of_order,
         seed_mode=props.seed_mode,
-        lock_timeout=props.lock_timeout_seconds,
+        lock_timeout=props.lock_timeout_seconds or None,  # 0: none
         statement_timeout=props.statement_timeout_seconds,
         keep_tool_history=props.keep_tool_history,
         applied_by=applied_by,
@@ -178,12 +178,14 @@ class StatusResult:
 
 @dataclass(frozen=True)
 class MigrateResult:
-    """What one ``migrate`` applied: the engine's record of the run."""
+    """What one ``migrate`` applied: the engine's record of the run, and what a run stopped
+    by its deadline (``complete: false``) left to apply, in order (``remaining``)."""
 
     result: Result
+    remaining: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return self.result.as_json()
+        return {**self.result.as_json(), "remaining": list(self.remaining)}
 
 
 # -- the migrator ----------------------------------------------------------------------
@@ -226,7 +228,12 @@ class Migrator:
         if self.target is None:
             raise ProviderError("There is no database to migrate.")
         with self.target.connection(create=True) as conn:
-            return MigrateResult(engine.migrate(conn, self.source.migration_set, self.options))
+            result = engine.migrate(conn, self.source.migration_set, self.options)
+            if result.complete:
+                return MigrateResult(result)
+            # Read back, not derived: the history says what the next run will find to do.
+            left = engine.plan(conn, self.source.migration_set, self.options).as_json()
+            return MigrateResult(result, (*left["pending"], *left["seeds"]))
 
     def _planned(self, current: Plan) -> PlanResult:
         allowed = self.options.allow_out_of_order
@@ -288,7 +295,9 @@ def resource_target(
     assert host is not None
     timeout = settings.connect_timeout
     if deadline is not None:
-        timeout = min(timeout, max(1.0, deadline.remaining()))
+        # Connecting may use the invocation's time up to its hard end: the first migration
+        # may still start then (``InvocationDeadline``).
+        timeout = min(timeout, max(1.0, deadline.hard.remaining()))
     region = endpoint.region_for(host, region)
     port = port or endpoint.DEFAULT_PORT
     address = connect.Target(host, port, props.username, props.database, region)

@@ -18,7 +18,7 @@ from provider.migrations.database_name import database_problem
 from provider.migrations.history import DEFAULT_TABLE, TableName
 from provider.migrations.layouts import Layout
 from provider.migrations.plan import SeedMode
-from provider.migrations.run_flags import check_placeholders
+from provider.migrations.run_flags import DEFAULT_LOCK_TIMEOUT_SECONDS, check_placeholders
 
 _IDENTIFIER = re.compile(r"^[^\x00]{1,63}$")
 
@@ -38,7 +38,7 @@ EXPECTED = {
     "Placeholders": "a map of placeholder name to string value",
     "SeedMode": "one of " + ", ".join(mode.value for mode in SeedMode),
     "HistoryTable": "schema.table",
-    "LockTimeoutSeconds": "an integer number of seconds from 1 to 86400",
+    "LockTimeoutSeconds": "an integer number of seconds from 0 (none) to 86400",
     "StatementTimeoutSeconds": "an integer number of seconds from 1 to 86400",
     "AllowOutOfOrder": "true or false",
     "KeepToolHistory": "true or false",
@@ -69,7 +69,10 @@ class RunProperties(BaseModel):
     layout: Layout = Field(Layout.AUTO, alias="Layout")
     seed_mode: SeedMode = Field(SeedMode.ON_CHANGE, alias="SeedMode")
     history_table: str = Field(DEFAULT_TABLE, alias="HistoryTable")
-    lock_timeout_seconds: int | None = Field(None, alias="LockTimeoutSeconds", ge=1, le=86400)
+    # 0: no lock timeout at all (PostgreSQL's own default, waiting for as long as it takes).
+    lock_timeout_seconds: int = Field(
+        DEFAULT_LOCK_TIMEOUT_SECONDS, alias="LockTimeoutSeconds", ge=0, le=86400
+    )
     statement_timeout_seconds: int | None = Field(
         None, alias="StatementTimeoutSeconds", ge=1, le=86400
     )

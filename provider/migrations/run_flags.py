@@ -24,7 +24,11 @@ from provider.migrations.history import DEFAULT_TABLE, TableName
 from provider.migrations.layouts.common import Layout
 from provider.migrations.plan import SeedMode
 
-TIMEOUT_RANGE = range(1, 86400 + 1)  # LockTimeoutSeconds, StatementTimeoutSeconds
+TIMEOUT_RANGE = range(1, 86400 + 1)  # StatementTimeoutSeconds
+LOCK_TIMEOUT_RANGE = range(0, 86400 + 1)  # LockTimeoutSeconds: 0 is none
+# A few seconds: an ALTER waiting on another session's lock would otherwise hold up every
+# reader queued behind it, for as long as that session lasts. A timeout is retried.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 5
 _LAYOUTS = frozenset(layout.value for layout in Layout)
 _SEED_MODES = frozenset(mode.value for mode in SeedMode)
 
@@ -59,7 +63,7 @@ class RunFlags:
     layout: Layout = Layout.AUTO
     seed_mode: SeedMode = SeedMode.ON_CHANGE
     history_table: str = DEFAULT_TABLE
-    lock_timeout_seconds: int | None = None
+    lock_timeout_seconds: int = DEFAULT_LOCK_TIMEOUT_SECONDS
     statement_timeout_seconds: int | None = None
     allow_out_of_order: bool = False
     keep_tool_history: bool = True
@@ -86,6 +90,10 @@ def check_placeholders(placeholders: Mapping[str, str] | None) -> None:
 
 def _timeout(value: object) -> bool:
     return type(value) is int and value in TIMEOUT_RANGE
+
+
+def _lock_timeout(value: object) -> bool:
+    return type(value) is int and value in LOCK_TIMEOUT_RANGE
 
 
 def _placeholders(value: object) -> bool:
@@ -115,7 +123,7 @@ _ACCEPTS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "Layout": ("layout", lambda v: isinstance(v, str) and v in _LAYOUTS),
     "SeedMode": ("seed_mode", lambda v: isinstance(v, str) and v in _SEED_MODES),
     "HistoryTable": ("history_table", _table),
-    "LockTimeoutSeconds": ("lock_timeout_seconds", _timeout),
+    "LockTimeoutSeconds": ("lock_timeout_seconds", _lock_timeout),
     "StatementTimeoutSeconds": ("statement_timeout_seconds", _timeout),
     "AllowOutOfOrder": ("allow_out_of_order", lambda v: type(v) is bool),
     "KeepToolHistory": ("keep_tool_history", lambda v: type(v) is bool),

@@ -317,7 +317,7 @@ def _reason(raw: dict[str, Any]) -> str:
     ("props", "raw"),
     [
         ({"layout": "rails"}, {"Layout": "rails"}),
-        ({"lock_timeout_seconds": 0}, {"LockTimeoutSeconds": "0"}),
+        ({"lock_timeout_seconds": -1}, {"LockTimeoutSeconds": "-1"}),
         ({"seed_mode": "Sometimes"}, {"SeedMode": "Sometimes"}),
         ({"history_table": "a.b.c"}, {"HistoryTable": "a.b.c"}),
     ],

@@ -157,7 +157,7 @@ def test_the_cli_and_the_lambda_see_the_same_pending_changed_and_out_of_order(
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--lock-timeout", "0"], "--lock-timeout must be an integer number of seconds from 1"),
+        (["--lock-timeout", "-1"], "--lock-timeout must be an integer number of seconds from 0"),
         (["--statement-timeout", "90000"], "--statement-timeout must be an integer number of"),
         (["--history-table", "no-dot"], "--history-table must be schema.table"),
     ],
@@ -172,7 +172,7 @@ def test_a_flag_out_of_the_propertys_range_exits_2_naming_the_flag(
 def test_a_bad_flag_is_reported_before_the_folder_is_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["plan", str(tmp_path / "missing"), "--lock-timeout", "0"]) == 2
+    assert main(["plan", str(tmp_path / "missing"), "--lock-timeout", "-1"]) == 2
     assert "--lock-timeout" in capsys.readouterr().err
 
 

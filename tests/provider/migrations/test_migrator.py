@@ -102,7 +102,7 @@ def test_migrate_creates_the_database_then_plan_has_nothing_pending(pg: Embedded
     try:
         migrated = migrator(pg, "made_by_migrate").migrate()
         assert [a.name for a in migrated.result.applied] == ["V1__users.sql", "V2__posts.sql"]
-        assert migrated.as_json() == migrated.result.as_json()
+        assert migrated.as_json() == {**migrated.result.as_json(), "remaining": []}
         planned = migrator(pg, "made_by_migrate").plan()
         assert (planned.database_exists, planned.plan.pending, planned.problem) == (True, [], None)
         assert list(planned.as_json()) == [*PLAN_KEYS, "problem"]
@@ -191,7 +191,13 @@ def test_options_come_from_the_run_properties() -> None:
 def test_the_resource_and_the_run_properties_share_one_rule() -> None:
     for parse in (properties.parse_run, lambda raw: properties.parse({"Endpoint": "x", **raw})):
         with pytest.raises(ProviderError, match="LockTimeoutSeconds: must be an integer"):
-            parse({"LockTimeoutSeconds": "0"})
+            parse({"LockTimeoutSeconds": "-1"})
+
+
+def test_the_lock_timeout_is_5_seconds_unless_set_and_0_is_none() -> None:
+    assert options_from(properties.parse_run({}), applied_by="me").lock_timeout == 5
+    none = properties.parse_run({"LockTimeoutSeconds": "0"})
+    assert options_from(none, applied_by="me").lock_timeout is None
 
 
 # -- built from the resource's properties ---------------------------------------------------
@@ -288,7 +294,12 @@ def test_a_direct_invocation_answers_the_migrators_json(
     }
     assert all(a is not None and a["Status"] == "SUCCESS" for a in answers.values()), answers
     assert list(answers["plan"] or {}) == ["Action", "Status", *PLAN_KEYS, "problem"]
-    assert list(answers["migrate"] or {}) == ["Action", "Status", *Result().as_json()]
+    assert list(answers["migrate"] or {}) == [
+        "Action",
+        "Status",
+        *Result().as_json(),
+        "remaining",
+    ]
     assert list(answers["status"] or {}) == [
         "Action",
         "Status",

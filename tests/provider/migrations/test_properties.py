@@ -48,7 +48,7 @@ def test_defaults_follow_the_contract() -> None:
         ({"Endpoint": "x", "Layout": "rails"}, "Layout"),
         ({"Endpoint": "x", "SeedMode": "Sometimes"}, "SeedMode"),
         ({"Endpoint": "x", "HistoryTable": "no_schema"}, "HistoryTable"),
-        ({"Endpoint": "x", "LockTimeoutSeconds": "0"}, "LockTimeoutSeconds"),
+        ({"Endpoint": "x", "LockTimeoutSeconds": "-1"}, "LockTimeoutSeconds"),
         ({"Endpoint": "x", "MigrationsS3Uri": "https://bucket/x"}, "MigrationsS3Uri"),
         ({"Endpoint": "x", "Migrations": [{"Name": "a"}]}, "Migrations[0].Sql"),
         (

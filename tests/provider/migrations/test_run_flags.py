@@ -20,6 +20,7 @@ ACCEPTED: list[dict[str, Any]] = [
     {"Layout": "auto", "SeedMode": "Always", "KeepToolHistory": False},
     {"HistoryTable": "app.history", "AllowOutOfOrder": True},
     {"LockTimeoutSeconds": 1, "StatementTimeoutSeconds": 86400},
+    {"LockTimeoutSeconds": 0},  # none
     {"Placeholders": {"schema": "app", "Owner": "me"}},
     {
         "Layout": "dbmate",
@@ -36,7 +37,8 @@ LEFT_TO_THE_MODEL: list[dict[str, Any]] = [
     {"Layout": "Flyway"},
     {"Layout": "rails"},
     {"SeedMode": "sometimes"},
-    {"LockTimeoutSeconds": 0},
+    {"LockTimeoutSeconds": -1},
+    {"StatementTimeoutSeconds": 0},
     {"LockTimeoutSeconds": 86401},
     {"StatementTimeoutSeconds": "30"},
     {"LockTimeoutSeconds": True},
