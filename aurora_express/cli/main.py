@@ -115,7 +115,7 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         "--lock-timeout",
         type=int,
         metavar="S",
-        help="lock_timeout per migration, in seconds (as LockTimeoutSeconds; default 5, 0 for none)",
+        help="lock_timeout per migration, in seconds (LockTimeoutSeconds; default 5, 0: none)",
     )
     parser.add_argument(
         "--statement-timeout",
