@@ -3,9 +3,9 @@
 ``python -m bench.engine_run FOLDER HOST PORT DATABASE USER CA`` is what the
 bench times for the engine, the counterpart of ``dbmate up``: a fresh
 interpreter imports the provider, makes an IAM token for the connection,
-connects with ``verify-full`` (``DB_SSLROOTCERT`` = the test CA), makes sure
-the database exists (as the handler does for a ``Database`` other than
-``postgres``) and applies the Flyway folder with ``engine.migrate``.
+connects with ``verify-full`` (``DB_SSLROOTCERT`` = the test CA) to the
+database, creating it if it is missing (as the handler does), and applies
+the Flyway folder with ``engine.migrate``.
 
 Only the SigV4 signer's clock is frozen, at ``aurora_express.local.embedded_pg.FROZEN_AT``,
 so the token made is the role's password (``time-machine`` would do it too, but
@@ -67,6 +67,7 @@ def _rds(region: str) -> Any:
 def run(folder: Path, host: str, port: int, database: str, user: str, ca: str) -> dict[str, Any]:
     """Apply ``folder`` (Flyway layout) to ``database``; return the engine's result as JSON."""
     from provider.migrations import connect, engine, layouts
+    from provider.migrations.migrator import ClusterTarget
     from provider.migrations.sources import SourceFiles
 
     os.environ["DB_SSLROOTCERT"] = ca
@@ -77,8 +78,8 @@ def run(folder: Path, host: str, port: int, database: str, user: str, ca: str) -
         target = connect.Target(host=host, port=port, user=user, database=database, region=region)
         source = SourceFiles(read_folder(folder), origin=str(folder))
         migrations = engine.MigrationSet(layouts.load(source, layouts.Layout.FLYWAY))
-        connect.ensure_database(target, tokens, timeout=10)
-        with connect.connect(target, tokens, timeout=10) as conn:
+        # As the function connects (``migrator.ClusterTarget``): the database first.
+        with ClusterTarget(target, tokens, timeout=10).connection(create=True) as conn:
             result = engine.migrate(
                 conn, migrations, engine.Options(applied_by="bench", keep_tool_history=False)
             )

@@ -29,6 +29,7 @@ import psycopg
 
 from provider.common.errors import ProviderError
 from provider.common.responses import shorten
+from provider.migrations import statements
 from provider.migrations.model import Migration
 from provider.migrations.statements import CopyData
 
@@ -49,10 +50,14 @@ def first_refusal(
 ) -> str | None:
     """What the first thing that cannot run is, naming its file and line; None when all can."""
     for m in migrations:
+        if not statements.might_be_unrunnable(m.sql):
+            continue
         refusal = m.script.refusal
         if refusal is not None:
             return shorten(f"{m.name} line {m.file_line(refusal.offset)}: {refusal.problem}.")
     for c in callbacks:
+        if not statements.might_be_unrunnable(c.sql):
+            continue
         refusal = c.script.refusal
         if refusal is not None:
             return shorten(f"{c.name} line {c.file_line(refusal.offset)}: {refusal.problem}.")

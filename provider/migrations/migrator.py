@@ -112,9 +112,16 @@ class ClusterTarget:
 
     @contextmanager
     def connection(self, *, create: bool) -> Iterator[psycopg.Connection[Any]]:
-        if create:
+        # The database first: it exists on every run but the first, and a connection to
+        # ``postgres`` to look for it costs a TLS login (4 round trips) each time.
+        try:
+            conn = connect.connect(self.address, self.tokens, timeout=self.timeout, tls=self.tls)
+        except connect.DatabaseMissing:
+            if not create:
+                raise
             connect.ensure_database(self.address, self.tokens, timeout=self.timeout, tls=self.tls)
-        with connect.connect(self.address, self.tokens, timeout=self.timeout, tls=self.tls) as conn:
+            conn = connect.connect(self.address, self.tokens, timeout=self.timeout, tls=self.tls)
+        with conn:
             yield conn
 
 

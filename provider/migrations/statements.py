@@ -167,6 +167,12 @@ def might_not_be_transactional(text: str) -> bool:
     return _TRIGGER_WORDS.search(text) is not None
 
 
+def might_be_unrunnable(text: str) -> bool:
+    """False when ``text`` cannot hold what ``Script.refusal`` refuses (a backslash line, a
+    COPY to or from the client): the common migration needs no split to know it runs."""
+    return "\\" in text or _COPY_WORD.search(text) is not None
+
+
 def split(text: str) -> Script:
     """``text`` split into classified statements; a single BEGIN ... COMMIT wrapper removed."""
     found_blocks = copy_blocks.find(text)
