@@ -60,6 +60,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _poll_key(port: int) -> str:
+    """The provider's poll key, made in the moto server as the template makes it."""
+    import boto3
+
+    from aurora_express.local.simulator import ensure_poll_key
+
+    kms = boto3.client(
+        "kms",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return ensure_poll_key(kms)
+
+
 def _events(folder: Path, response_url: str, port: int) -> dict[str, Path]:
     """Delete requests CloudFormation confirms (moto's stack shows each resource deleting),
     so that the handler's own Delete runs, as in a stack's deletion."""
@@ -207,6 +223,8 @@ def measure(runs: int) -> list[Row]:
                 **OFFLINE_AWS_ENV,
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                 "PYTHONPATH": str(REPO),
+                # As deployed: a request that may poll seals its ResponseURL with this key.
+                "AURORA_EXPRESS_POLL_KEY_ARN": _poll_key(port),
             }
             subjects: dict[str, list[str]] = {
                 "python -c pass": [python, "-c", "pass"],
