@@ -26,6 +26,12 @@ from tests.support.secret_scan import record_output
 slow = pytest.mark.slow
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C as a shell leaves it (an ignored SIGINT is inherited,
+    and a test worker's may be ignored: then Python installs no KeyboardInterrupt for it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _demo(tmp: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DB_SSL"))}
     env.update(TMPDIR=str(tmp), NO_COLOR="1", PYTHONUNBUFFERED="1")
@@ -36,6 +42,7 @@ def _demo(tmp: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_as_from_a_terminal,  # noqa: PLW1509 (a signal disposition, nothing that locks)
     )
 
 
