@@ -60,37 +60,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _poll_key(port: int) -> str:
-    """The provider's poll key, made in the moto server as the template makes it."""
+def _moto_client(service: str, port: int) -> Any:
+    """A client of the bench's moto server, with moto's test credentials."""
     import boto3
 
-    from aurora_express.local.simulator import ensure_poll_key
-
-    kms = boto3.client(
-        "kms",
+    return boto3.client(
+        service,
         region_name="us-east-1",
         endpoint_url=f"http://127.0.0.1:{port}",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def _poll_key(port: int) -> str:
+    """The provider's poll key, made in the moto server as the template makes it."""
+
+    from aurora_express.local.simulator import ensure_poll_key
+
+    kms = _moto_client("kms", port)
     return ensure_poll_key(kms)
 
 
 def _events(folder: Path, response_url: str, port: int) -> dict[str, Path]:
     """Delete requests CloudFormation confirms (moto's stack shows each resource deleting),
     so that the handler's own Delete runs, as in a stack's deletion."""
-    import boto3
 
     from aurora_express.local import moto_stacks
     from aurora_express.local.cfn_local import request_event
 
-    cloudformation = boto3.client(
-        "cloudformation",
-        region_name="us-east-1",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cloudformation = _moto_client("cloudformation", port)
     stack = moto_stacks.stack_named(cloudformation, "bench")
     common: dict[str, Any] = {
         "response_url": response_url,
@@ -159,15 +158,8 @@ def _import_seconds(python: str, module: str, env: dict[str, str]) -> float:
 
 def _warm(port: int) -> None:
     """One call first: moto's server loads its RDS backend on the first request (seconds)."""
-    import boto3
 
-    rds = boto3.client(
-        "rds",
-        region_name="us-east-1",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    rds = _moto_client("rds", port)
     with contextlib.suppress(rds.exceptions.DBClusterNotFoundFault):
         rds.describe_db_clusters(DBClusterIdentifier="bench-missing")
 
