@@ -362,10 +362,26 @@ class EmbeddedPostgres:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _run(self, argv: list[str]) -> None:
-        done = subprocess.run(argv, capture_output=True, check=False, **self._user_kwargs())
-        if done.returncode != 0:
+        # A group of its own: initdb runs ``postgres --single`` through a shell, and a
+        # signal that interrupts us (Ctrl-C, SIGTERM) must take those grandchildren too.
+        process = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            **self._user_kwargs(),
+        )
+        try:
+            _, stderr = process.communicate()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        if process.returncode != 0:
             raise EmbeddedPostgresError(
-                f"{Path(argv[0]).name} failed: {done.stderr.decode(errors='replace')[-2000:]}"
+                f"{Path(argv[0]).name} failed: {stderr.decode(errors='replace')[-2000:]}"
             )
 
     def _template(self) -> Path:
@@ -378,6 +394,18 @@ class EmbeddedPostgres:
         base.mkdir(mode=0o755, exist_ok=True)
         self._chown(base)
         staging = base / f"staging-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            self._initdb(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        try:
+            os.rename(staging, template)
+        except OSError:  # another process made it first
+            shutil.rmtree(staging, ignore_errors=True)
+        return template
+
+    def _initdb(self, staging: Path) -> None:
         self._run(
             [
                 str(self.bin_dir / "initdb"),
@@ -394,11 +422,6 @@ class EmbeddedPostgres:
                 "--no-instructions",
             ]
         )
-        try:
-            os.rename(staging, template)
-        except OSError:  # another process made it first
-            shutil.rmtree(staging, ignore_errors=True)
-        return template
 
     def _write_tls(self) -> None:
         ca = trustme.CA()

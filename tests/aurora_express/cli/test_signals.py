@@ -36,14 +36,15 @@ def _postgres_under(folder: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_migrate_local_stops_postgres_and_removes_its_folder_on_a_signal(
-    tmp_path: Path, signum: signal.Signals
-) -> None:
+def _run_cli_until(
+    tmp_path: Path, moment: str, signum: signal.Signals
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """Start ``migrate --local``, wait until a PostgreSQL process shows ``moment``, signal it."""
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     (migrations / "V1__slow.sql").write_text("SELECT pg_sleep(60);\n")
     # Under /tmp itself: run as root, PostgreSQL runs as nobody from a copy kept in TMPDIR.
+    # A fresh TMPDIR has no initdb'd template yet, so every run starts with initdb.
     scratch = Path(tempfile.mkdtemp(prefix="aurora-express-signals-", dir="/tmp"))
     scratch.chmod(0o755)
     env = {**os.environ, "TMPDIR": str(scratch)}
@@ -55,17 +56,45 @@ def test_migrate_local_stops_postgres_and_removes_its_folder_on_a_signal(
         text=True,
     )
     deadline = time.monotonic() + 120
-    while not _postgres_under(scratch) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)  # into the slow migration
+    while not any(moment in line for line in _postgres_under(scratch)):
+        assert cli.poll() is None, cli.communicate()
+        assert time.monotonic() < deadline, f"no PostgreSQL process showed {moment!r}"
+        time.sleep(0.02)
     cli.send_signal(signum)
     out, err = cli.communicate(timeout=60)
     record_output(f"signals {signum.name}", "stdout", out)
     record_output(f"signals {signum.name}", "stderr", err)
-    assert cli.returncode == 128 + signum, err
-    assert f"terminated ({signum.name})" in err
+    return scratch, subprocess.CompletedProcess(cli.args, cli.returncode, out, err)
+
+
+def _assert_nothing_left(scratch: Path) -> None:
     time.sleep(0.5)
-    assert _postgres_under(scratch) == []
-    leftovers = [p.name for p in scratch.iterdir() if p.name.startswith("aurora-express-pg-run")]
-    shutil.rmtree(scratch, ignore_errors=True)
-    assert leftovers == []
+    try:
+        assert _postgres_under(scratch) == []
+        leftovers = [p.name for p in scratch.iterdir() if p.name.startswith("aurora-express-pg-run")]
+        assert leftovers == []
+        staging = [str(p) for p in scratch.glob("aurora-express-pg-template-*/staging-*")]
+        assert staging == []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_migrate_local_stops_postgres_and_removes_its_folder_on_a_signal(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    # The server itself (``postgres -D``) is up: the run is connecting or in the slow migration.
+    scratch, done = _run_cli_until(tmp_path, " -D ", signum)
+    assert done.returncode == 128 + signum, done.stderr
+    assert f"terminated ({signum.name})" in done.stderr
+    _assert_nothing_left(scratch)
+
+
+def test_a_signal_during_initdb_takes_initdb_and_its_bootstrap_postgres_too(
+    tmp_path: Path,
+) -> None:
+    # initdb runs ``postgres --single`` through a shell: killing initdb alone orphans both.
+    scratch, done = _run_cli_until(tmp_path, "--single", signal.SIGTERM)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert "terminated (SIGTERM)" in done.stderr
+    _assert_nothing_left(scratch)
