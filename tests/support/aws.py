@@ -61,6 +61,15 @@ def express(request: pytest.FixtureRequest) -> Iterator[ExpressSemantics]:
 
 
 @pytest.fixture
+def app_bucket() -> Iterator[Any]:
+    """moto (in-process) with an empty bucket ``app``; an S3 client."""
+    with moto.mock_aws():
+        client = boto3.client("s3", region_name=REGION)
+        client.create_bucket(Bucket="app")
+        yield client
+
+
+@pytest.fixture
 def rds(express: ExpressSemantics) -> Any:
     """A client of the test's own, beside the handler's."""
     return boto3.client("rds", region_name=REGION)

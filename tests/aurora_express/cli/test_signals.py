@@ -71,8 +71,8 @@ def _assert_nothing_left(scratch: Path) -> None:
     time.sleep(0.5)
     try:
         assert _postgres_under(scratch) == []
-        leftovers = [p.name for p in scratch.iterdir() if p.name.startswith("aurora-express-pg-run")]
-        assert leftovers == []
+        runs = [p.name for p in scratch.iterdir() if p.name.startswith("aurora-express-pg-run")]
+        assert runs == []
         staging = [str(p) for p in scratch.glob("aurora-express-pg-template-*/staging-*")]
         assert staging == []
     finally:

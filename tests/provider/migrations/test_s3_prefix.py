@@ -3,13 +3,10 @@ for the polls of a request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 
@@ -38,11 +35,8 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="app")
-        yield client
+def s3(app_bucket: Any) -> Any:
+    return app_bucket
 
 
 def put(s3: Any, count: int, body: bytes = b"SELECT 1;") -> None:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from provider.common.errors import ProviderError
 from provider.migrations import layouts, sources
@@ -50,15 +47,12 @@ def zipped() -> bytes:
 
 
 @pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="app")
-        for path, data in TREE.items():
-            client.put_object(Bucket="app", Key=f"db/{path}", Body=data)
-        client.put_object(Bucket="app", Key="db/sub/", Body=b"")  # a console-made "folder"
-        client.put_object(Bucket="app", Key="release/db.zip", Body=zipped())
-        yield client
+def s3(app_bucket: Any) -> Any:
+    for path, data in TREE.items():
+        app_bucket.put_object(Bucket="app", Key=f"db/{path}", Body=data)
+    app_bucket.put_object(Bucket="app", Key="db/sub/", Body=b"")  # a console-made "folder"
+    app_bucket.put_object(Bucket="app", Key="release/db.zip", Body=zipped())
+    return app_bucket
 
 
 def test_a_folder_an_s3_prefix_and_a_zip_of_one_tree_give_the_same_files(

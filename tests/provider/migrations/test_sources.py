@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from provider.common.errors import InvalidProperty, ProviderError
 from provider.migrations import layouts, sources
@@ -18,11 +15,8 @@ from tests.support.migrations import EXAMPLES
 
 
 @pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="app")
-        yield client
+def s3(app_bucket: Any) -> Any:
+    return app_bucket
 
 
 def test_an_s3_prefix_gives_every_object_below_it(s3: Any) -> None:
