@@ -21,7 +21,10 @@ What changes from crhelper's defaults, and why:
 - While a request waits in polls, the rule target's Input carries its
   ResponseURL sealed with the provider's KMS key, bound to the request
   (``seal``); a poll whose sealed URL does not open for its own request, or
-  that carries a plain ResponseURL, is refused without acting or answering.
+  that carries a plain ResponseURL, is refused without acting or answering;
+  when it would be refused every time and is its rule's own delivery, the rule,
+  its target and its Lambda permission are removed (``poll_cleanup``), so it
+  stops invoking the function.
 - Poll rules are named ``<prefix><logical id><8 random>`` with the function's
   ``AURORA_EXPRESS_POLL_RULE_PREFIX`` (the template's), so its role may manage
   those rules and no other; crhelper's ``<logical id><8 random>`` can be
@@ -42,9 +45,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from crhelper import CfnResource, resource_helper
 
-from provider.common import boundary, confirm, ownership, responses, seal
+from provider.common import boundary, confirm, ownership, poll_cleanup, responses, seal
 from provider.common.cfn_response import ResponseNotDelivered, put_response
 from provider.common.logging import install_redaction
 
@@ -161,6 +165,16 @@ def _no_eager_clients() -> Iterator[None]:
 _NO_CLIENTS = types.SimpleNamespace(client=lambda *args, **kwargs: None)
 
 
+def _done(step: Callable[[], object], rule: str, what: str) -> bool:
+    """Run one removal step; a failure is logged and the other steps still run."""
+    try:
+        step()
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("Could not remove %s of poll rule %s: %s", what, rule, exc)
+        return False
+    return True
+
+
 def _account_of(context: Any) -> str | None:
     parts = str(getattr(context, "invoked_function_arn", "")).split(":")
     return parts[4] if len(parts) > 4 and parts[4] else None
@@ -179,6 +193,9 @@ class CustomResource(CfnResource):
     _response_url: str
     _send_response: bool
     _polling_interval: int
+    _remove_targets: Callable[[str], None]  # rule ARN; crhelper's target "1"
+    _delete_rule: Callable[[str], None]  # rule ARN
+    _remove_permission: Callable[[str], None]  # statement id, on self._context's function
     _sealed_url: str = ""  # this request's ResponseURL, sealed for its poll rule
 
     def __init__(
@@ -200,7 +217,7 @@ class CustomResource(CfnResource):
         # fail, so a malformed event is never answered on a previous URL.
         event = event if isinstance(event, dict) else {}
         if "CrHelperPoll" in event:
-            opened = self._open_poll(event)
+            opened = self._open_poll(event, context)
             if opened is None:
                 return
             event = opened
@@ -244,19 +261,58 @@ class CustomResource(CfnResource):
             return exc.reason
         return None
 
-    def _open_poll(self, event: dict[str, Any]) -> dict[str, Any] | None:
+    def _open_poll(self, event: dict[str, Any], context: Any) -> dict[str, Any] | None:
         """A poll event with its ResponseURL unsealed, or None (refused, logged) when its
         sealed URL does not open under its own request: no answer is possible then."""
         try:
-            url, problem = seal.unseal(self._kms_client, event, seal.key_id())
+            opened = seal.unseal(self._kms_client, event, seal.key_id())
         except seal.SealError as exc:
-            url, problem = None, exc.reason
-        if url is None:
-            logger.error("Not acting on this poll, which cannot be answered: %s", problem)
+            opened = seal.Refusal(exc.reason)
+        if isinstance(opened, seal.Refusal):
+            logger.error("Not acting on this poll, which cannot be answered: %s", opened.reason)
+            self._remove_refused_rule(event, opened, context)
             return None
-        opened = {k: v for k, v in event.items() if k != seal.SEALED_KEY}
-        opened["ResponseURL"] = url
-        return opened
+        unsealed = {k: v for k, v in event.items() if k != seal.SEALED_KEY}
+        unsealed["ResponseURL"] = opened
+        return unsealed
+
+    def _remove_refused_rule(
+        self, event: dict[str, Any], refusal: seal.Refusal, context: Any
+    ) -> None:
+        """Remove the poll rule, target and permission of a poll refused for good, when the
+        event is the rule's own delivery (``poll_cleanup``); otherwise leave everything."""
+        logical_id = event.get("LogicalResourceId")
+        prefix = poll_rule_prefix(logical_id) if isinstance(logical_id, str) else None
+        rule = poll_cleanup.rule_to_read(refusal, event, prefix)
+        function_name = str(getattr(context, "function_name", "") or "")
+        if rule is None or not function_name:
+            return
+        try:
+            targets = self._events_client.list_targets_by_rule(Rule=rule.name)["Targets"]
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("Poll rule %s left in place: its targets unread (%s)", rule.name, exc)
+            return
+        if not poll_cleanup.delivered_by(event, rule, targets, function_name):
+            logger.warning("Poll rule %s left in place: this poll is not its delivery", rule.name)
+            return
+        self._context = context  # crhelper's _remove_permission names the function from it
+        rule_arn, permission = str(event["CrHelperRule"]), event.get("CrHelperPermission")
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("the target", lambda: self._remove_targets(rule_arn)),
+            ("the rule", lambda: self._delete_rule(rule_arn)),
+        ]
+        if isinstance(permission, str) and permission:
+            steps.append(
+                (f"the permission {permission}", lambda: self._remove_permission(permission))
+            )
+        removed = [what for what, step in steps if _done(step, rule.name, what)]
+        if removed:
+            logger.warning(
+                "Removed %s of poll rule %s, whose polls would be refused every time: %s",
+                ", ".join(removed),
+                rule.name,
+                refusal.reason,
+            )
 
     # -- the request's start, frozen into crhelper's poll input -------------
 
@@ -299,15 +355,16 @@ class CustomResource(CfnResource):
 
     def _put_targets(self, func_name: str) -> None:
         """crhelper's target, its Input holding the ResponseURL sealed (and no debug log of it)."""
-        rule_arn = str(self._event["CrHelperRule"])
-        partition, region, account = rule_arn.split(":")[1], *rule_arn.split(":")[3:5]
+        rule = poll_cleanup.rule_of(self._event["CrHelperRule"])
+        if rule is None:  # PutRule's own answer: never
+            raise ValueError("PutRule returned no ARN of a rule on the default event bus")
         scheduled = seal.poll_input(self._event, self._sealed_url)
         self._events_client.put_targets(
-            Rule=rule_arn.split("/")[1],
+            Rule=rule.name,
             Targets=[
                 {
-                    "Id": "1",
-                    "Arn": f"arn:{partition}:lambda:{region}:{account}:function:{func_name}",
+                    "Id": poll_cleanup.TARGET_ID,
+                    "Arn": poll_cleanup.target_arn(rule, func_name),
                     "Input": json.dumps(scheduled),
                 }
             ],

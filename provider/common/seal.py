@@ -12,8 +12,13 @@ RequestId and LogicalResourceId. Each poll decrypts it under the context of
 the event it arrives in, so a sealed URL moved into another request's event
 does not open, and a changed byte does not either.
 
-The decisions are pure (``poll_problem``, ``poll_input``, ``context_of``);
-``seal`` and ``unseal`` make the one KMS call each.
+A poll that does not open is refused (``Refusal``); the refusal says whether
+a later poll of the same rule could open (``lasting``): only KMS's passing
+faults (throttling, its internal errors, the network) may clear, so a rule
+refused for any other reason will be refused every minute it fires.
+
+The decisions are pure (``poll_problem``, ``poll_input``, ``context_of``,
+``passing``); ``seal`` and ``unseal`` make the one KMS call each.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from provider.common.errors import ProviderError
 
@@ -34,10 +40,51 @@ KEY_VARIABLE = "AURORA_EXPRESS_POLL_KEY_ARN"
 # policy and IAM statements require exactly these keys).
 CONTEXT_KEYS = ("StackId", "RequestId", "LogicalResourceId")
 _KMS_PLAINTEXT_LIMIT = 4096  # bytes, KMS Encrypt's
+# KMS errors that may clear by the next poll (KMS's and botocore's throttling and
+# server-side codes); any other refusal is the same every time the rule fires.
+_PASSING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "KMSInternalException",
+        "DependencyTimeoutException",
+        "KeyUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
 
 
 class SealError(ProviderError):
     """The ResponseURL could not be sealed, so the request cannot be handed to a poll."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a poll's sealed URL did not open, and whether it never will (``lasting``)."""
+
+    reason: str
+    lasting: bool = True
+
+
+def passing(exc: Exception) -> bool:
+    """Whether KMS's ``exc`` may clear by the next poll: a throttle, a KMS-side fault, the
+    network. A request botocore refused to send (``ParamValidationError``) is refused
+    the same way every time."""
+    if isinstance(exc, ParamValidationError):
+        return False
+    if isinstance(exc, BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return _what(exc) in _PASSING_CODES or (isinstance(status, int) and status >= 500)
+    return False
 
 
 def key_id(environ: Mapping[str, str] | None = None) -> str:
@@ -91,24 +138,26 @@ def seal(kms: Any, event: Mapping[str, Any], url: str, key: str) -> str:
     return base64.b64encode(response["CiphertextBlob"]).decode("ascii")
 
 
-def unseal(kms: Any, event: Mapping[str, Any], key: str) -> tuple[str | None, str | None]:
-    """(the ResponseURL, None), or (None, why it does not open under ``event``'s own request)."""
+def unseal(kms: Any, event: Mapping[str, Any], key: str) -> str | Refusal:
+    """The ResponseURL, or why it does not open under ``event``'s own request."""
     problem = poll_problem(event)
     if problem:
-        return None, problem
+        return Refusal(problem)
     try:
         blob = base64.b64decode(str(event[SEALED_KEY]), validate=True)
     except (binascii.Error, ValueError):
-        return None, f"{SEALED_KEY} is not base64"
+        return Refusal(f"{SEALED_KEY} is not base64")
     try:
         response = kms.decrypt(CiphertextBlob=blob, KeyId=key, EncryptionContext=context_of(event))
     except (ClientError, BotoCoreError) as exc:
+        if passing(exc):
+            return Refusal(f"KMS could not open {SEALED_KEY} ({_what(exc)})", lasting=False)
         # InvalidCiphertextException: sealed for another request, or altered.
-        return None, f"{SEALED_KEY} does not open for this request ({_what(exc)})"
+        return Refusal(f"{SEALED_KEY} does not open for this request ({_what(exc)})")
     try:
-        return bytes(response["Plaintext"]).decode(), None
+        return bytes(response["Plaintext"]).decode()
     except UnicodeDecodeError:
-        return None, f"{SEALED_KEY} does not hold a URL"
+        return Refusal(f"{SEALED_KEY} does not hold a URL")
 
 
 def _what(exc: Exception) -> str:

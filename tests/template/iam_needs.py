@@ -74,6 +74,7 @@ OPERATIONS: dict[Call, frozenset[str]] = {
     ("events", "PutTargets"): frozenset({"events:PutTargets"}),
     ("events", "RemoveTargets"): frozenset({"events:RemoveTargets"}),
     ("events", "DeleteRule"): frozenset({"events:DeleteRule"}),
+    ("events", "ListTargetsByRule"): frozenset({"events:ListTargetsByRule"}),
     ("lambda", "AddPermission"): frozenset({"lambda:AddPermission"}),
     ("lambda", "RemovePermission"): frozenset({"lambda:RemovePermission"}),
     ("cloudformation", "DescribeStacks"): frozenset({"cloudformation:DescribeStacks"}),
@@ -93,6 +94,8 @@ _CRHELPER: frozenset[Call] = frozenset(
         ("events", "PutTargets"),
         ("events", "RemoveTargets"),
         ("events", "DeleteRule"),
+        # provider.common.poll_cleanup: a poll refused for good is its rule's own delivery.
+        ("events", "ListTargetsByRule"),
         ("lambda", "AddPermission"),
         ("lambda", "RemovePermission"),
         # provider.common.seal: the ResponseURL a poll rule carries is sealed.
@@ -192,7 +195,12 @@ def _polling(function_suffix: str) -> list[Grant]:
     return [
         grant(
             "CrhelperPolling",
-            {"events:PutRule", "events:RemoveTargets", "events:DeleteRule"},
+            {
+                "events:PutRule",
+                "events:RemoveTargets",
+                "events:DeleteRule",
+                "events:ListTargetsByRule",
+            },
             rules,
         ),
         grant(

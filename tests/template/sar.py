@@ -301,6 +301,7 @@ ACTIONS: dict[str, ActionSpec] = {
     ),
     "events:RemoveTargets": ActionSpec(_EVENT_RULES, ("events:ManagedBy", "events:creatorAccount")),
     "events:DeleteRule": ActionSpec(_EVENT_RULES, ("events:ManagedBy", "events:creatorAccount")),
+    "events:ListTargetsByRule": ActionSpec(_EVENT_RULES, ("events:creatorAccount",)),
     # -- AWS Lambda -----------------------------------------------------------------
     "lambda:AddPermission": ActionSpec(
         {"function": True}, ("lambda:FunctionUrlAuthType", "lambda:Principal")

@@ -289,7 +289,10 @@ def _poll_rule(function: str, logical_id: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize("function", [CLUSTER, MIGRATIONS])
-@pytest.mark.parametrize("action", ["events:PutRule", "events:RemoveTargets", "events:DeleteRule"])
+@pytest.mark.parametrize(
+    "action",
+    ["events:PutRule", "events:RemoveTargets", "events:DeleteRule", "events:ListTargetsByRule"],
+)
 def test_only_the_function_s_own_poll_rules_can_be_managed(
     function: str, action: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
