@@ -20,7 +20,8 @@ import os
 import signal
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import boto3
 
@@ -32,6 +33,7 @@ from provider.migrations import connect
 from provider.migrations.connect import Target
 
 PASSWORD_ENV = "AURORA_EXPRESS_PROXY_PASSWORD"  # noqa: S105 (a variable name)
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
 
 
 class _Redacting(logging.Filter):
@@ -140,6 +142,26 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(settings, context, token_maker(target), log, args.cluster))
 
 
+@contextmanager
+def _stopping_on(signals: tuple[signal.Signals, ...], stop: asyncio.Event) -> Iterator[None]:
+    """``signals`` set ``stop`` while the block runs; the handlers they had come back after.
+
+    asyncio's own removal leaves SIGINT at Python's default and the rest at SIG_DFL: a
+    caller's handler (or an ignored SIGINT, which its children inherit) would be lost.
+    """
+    loop = asyncio.get_running_loop()
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            loop.remove_signal_handler(signum)
+            if handler is not None:  # None: set outside Python, which cannot restore it
+                signal.signal(signum, handler)
+
+
 async def _serve(
     settings: server.Settings,
     context: ssl.SSLContext,
@@ -148,28 +170,26 @@ async def _serve(
     cluster: str,
 ) -> int:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    proxy = server.Proxy(settings, context, tokens, log=log)
-    try:
-        await proxy.start()
-    except OSError as exc:
-        raise CliError(
-            f"cannot listen on {settings.address}:{settings.port}: {exc.strerror or exc}"
-        ) from exc
-    where = ", ".join(f"{host}:{port}" for host, port in proxy.addresses)
-    up_ = settings.upstream
-    database = settings.database or "postgres"
-    print(
-        f"aurora-express proxy: listening on {where} for cluster {cluster} "
-        f"({up_.host}:{up_.port} as {up_.user}, TLS verify-full); "
-        f"connect with postgresql://{up_.user}@{proxy.addresses[0][0]}:{proxy.port}/{database}",
-        file=sys.stderr,
-        flush=True,
-    )
-    await stop.wait()
-    log.info("shutting down: closing %d sessions", proxy.active)
-    await proxy.close()
-    log.info("stopped after %d sessions", proxy.sessions_served)
-    return 0
+    with _stopping_on(_STOPPING, stop):
+        proxy = server.Proxy(settings, context, tokens, log=log)
+        try:
+            await proxy.start()
+        except OSError as exc:
+            raise CliError(
+                f"cannot listen on {settings.address}:{settings.port}: {exc.strerror or exc}"
+            ) from exc
+        where = ", ".join(f"{host}:{port}" for host, port in proxy.addresses)
+        up_ = settings.upstream
+        database = settings.database or "postgres"
+        print(
+            f"aurora-express proxy: listening on {where} for cluster {cluster} "
+            f"({up_.host}:{up_.port} as {up_.user}, TLS verify-full); "
+            f"connect with postgresql://{up_.user}@{proxy.addresses[0][0]}:{proxy.port}/{database}",
+            file=sys.stderr,
+            flush=True,
+        )
+        await stop.wait()
+        log.info("shutting down: closing %d sessions", proxy.active)
+        await proxy.close()
+        log.info("stopped after %d sessions", proxy.sessions_served)
+        return 0

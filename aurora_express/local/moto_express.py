@@ -3,7 +3,8 @@
 moto 5.2 knows nothing of ``WithExpressConfiguration`` and makes a cluster
 ``available`` at its second describe. Inside ``express_semantics()`` a
 ``CreateDBCluster`` with ``WithExpressConfiguration=True`` behaves like the
-service, on the wall clock:
+service, on the monotonic clock (or the ``clock`` given: a test's own, moved by hand,
+so that no state depends on how fast the machine runs):
 
 - ``MasterUsername`` defaults to ``postgres``; IAM database authentication is
   on; the engine version is the express default (``DEFAULT_ENGINE_VERSION``).
@@ -85,7 +86,7 @@ _REFUSED_AT_CREATION = {
 
 @dataclass
 class _Timeline:
-    """One express cluster's life on the monotonic clock (shared with its writer)."""
+    """One express cluster's life on the settings' clock (shared with its writer)."""
 
     ready_at: float
     end_status: str = "available"
@@ -112,6 +113,8 @@ class ExpressSemantics:
     delete_seconds: float = 5.0
     modify_seconds: float = 0.0
     snapshot_seconds: float = 0.0
+    # Seconds, read by every state: set it before the first express cluster is made.
+    clock: Callable[[], float] = time.monotonic
     outcomes: dict[str, str] = field(default_factory=dict)
     refusals: list[tuple[str, str]] = field(default_factory=list)
     deletion_outcomes: dict[str, str] = field(default_factory=dict)
@@ -166,6 +169,10 @@ def _settings() -> ExpressSemantics:
     return _active or ExpressSemantics()
 
 
+def _now() -> float:
+    return _settings().clock()
+
+
 def _timeline(obj: Any) -> _Timeline | None:
     found: _Timeline | None = obj.__dict__.get("_express")
     return found
@@ -176,7 +183,7 @@ def _timeline(obj: Any) -> _Timeline | None:
 
 def _purge(backend: models.RDSBackend) -> None:
     """Forget express clusters whose deletion time has passed."""
-    now = time.monotonic()
+    now = _now()
     for cluster_id, cluster in list(backend.clusters.items()):
         timeline = _timeline(cluster)
         if timeline and timeline.gone_at is not None and now >= timeline.gone_at:
@@ -241,7 +248,7 @@ def _create_express(
     }
     settings = _settings()
     timeline = _Timeline(
-        ready_at=time.monotonic() + settings.create_seconds,
+        ready_at=_now() + settings.create_seconds,
         end_status=settings.outcomes.pop(cluster_id, "available"),
     )
     cluster = original(self, kwargs)
@@ -340,7 +347,7 @@ def _restore_express(
         }
     )
     cluster.__dict__["_express"] = _Timeline(
-        ready_at=time.monotonic() + settings.create_seconds,
+        ready_at=_now() + settings.create_seconds,
         end_status=settings.outcomes.pop(cluster_id, "available"),
     )
     cluster.__dict__["_express_restored"] = True
@@ -431,7 +438,7 @@ def _create_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
         if cluster is None or not cluster.__dict__.get("_express_restored"):
             return original(self, db_kwargs)
         timeline = _timeline(cluster)
-        if timeline is None or timeline.status(time.monotonic()) != "available":
+        if timeline is None or timeline.status(_now()) != "available":
             raise InvalidDBClusterStateFault(
                 f"DB cluster {cluster_id} is not available: create its instances once the "
                 "restore has completed."
@@ -441,9 +448,7 @@ def _create_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
                 "The instances of a cluster without VPC networking must be db.serverless."
             )
         instance = original(self, {**db_kwargs, "db_cluster_identifier": cluster_id})
-        instance.__dict__["_express"] = _Timeline(
-            ready_at=time.monotonic() + _settings().create_seconds
-        )
+        instance.__dict__["_express"] = _Timeline(ready_at=_now() + _settings().create_seconds)
         return instance
 
     return create
@@ -460,7 +465,7 @@ def _create_db_cluster_snapshot(original: Callable[..., Any]) -> Callable[..., A
         cluster = self.clusters.get(str(db_cluster_identifier).lower())
         timeline = _timeline(cluster) if cluster is not None else None
         manual = snapshot_type == "manual" and timeline is not None
-        if manual and timeline is not None and timeline.status(time.monotonic()) != "available":
+        if manual and timeline is not None and timeline.status(_now()) != "available":
             raise InvalidDBClusterStateFault(
                 f"DB cluster {db_cluster_identifier} is not available; it cannot be snapshotted."
             )
@@ -469,7 +474,7 @@ def _create_db_cluster_snapshot(original: Callable[..., Any]) -> Callable[..., A
         )
         seconds = _settings().snapshot_seconds
         if manual and seconds > 0:
-            snapshot.__dict__["_express"] = _Timeline(ready_at=time.monotonic() + seconds)
+            snapshot.__dict__["_express"] = _Timeline(ready_at=_now() + seconds)
         return snapshot
 
     return create
@@ -499,7 +504,7 @@ def _modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
         timeline = _timeline(cluster)
         if timeline is None:
             return original(self, kwargs)
-        status = timeline.status(time.monotonic())
+        status = timeline.status(_now())
         if status != "available":
             raise InvalidDBClusterStateFault(f"DB cluster {cluster_id} is not in available state.")
         version = kwargs.get("engine_version")
@@ -526,7 +531,7 @@ def _modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
         if auth is not None:
             _settings().master_auth[cluster_id] = str(auth)
         seconds = _settings().modify_seconds
-        timeline.busy_until = time.monotonic() + seconds
+        timeline.busy_until = _now() + seconds
         timeline.busy_status = "upgrading" if upgrade else "modifying"
         return result
 
@@ -541,7 +546,7 @@ def _delete_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
         timeline = _timeline(cluster) if cluster is not None else None
         if cluster is None or timeline is None:
             return original(self, cluster_identifier, snapshot_name)
-        status = timeline.status(time.monotonic())
+        status = timeline.status(_now())
         if status == "deleting":
             raise InvalidDBClusterStateFault(
                 f"Cluster {cluster_identifier} is already being deleted."
@@ -558,7 +563,7 @@ def _delete_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
             raise DBClusterToBeDeletedHasActiveMembers()
         if snapshot_name:
             self.create_db_cluster_snapshot(cluster.db_cluster_identifier, snapshot_name)
-        timeline.gone_at = time.monotonic() + _settings().delete_seconds
+        timeline.gone_at = _now() + _settings().delete_seconds
         outcomes = _settings().deletion_outcomes
         timeline.after_delete = outcomes.pop(cluster.db_cluster_identifier, None)
         return cluster
@@ -570,7 +575,7 @@ def _delete_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
     def delete(self: models.RDSBackend, db_instance_identifier: str, **kwargs: Any) -> Any:
         instance = self.databases.get(db_instance_identifier)
         timeline = _timeline(instance) if instance is not None else None
-        if timeline is not None and timeline.status(time.monotonic()) == "creating":
+        if timeline is not None and timeline.status(_now()) == "creating":
             raise RDSClientError(
                 "InvalidDBInstanceState",
                 f"Instance {db_instance_identifier} is creating; it cannot be deleted now.",
@@ -585,7 +590,7 @@ def _cluster_status(original: property) -> property:
         timeline = _timeline(cluster)
         if timeline is None:
             return str(original.fget(cluster))  # type: ignore[misc]
-        return timeline.status(time.monotonic())
+        return timeline.status(_now())
 
     def set_(cluster: Any, value: str) -> None:
         if _timeline(cluster) is None:
@@ -599,7 +604,7 @@ def _instance_status() -> property:
         timeline = _timeline(instance)
         if timeline is None:
             return str(instance.__dict__.get("status"))
-        return timeline.status(time.monotonic())
+        return timeline.status(_now())
 
     def set_(instance: Any, value: str) -> None:
         instance.__dict__["status"] = value
@@ -612,7 +617,7 @@ def _snapshot_status() -> property:
         timeline = _timeline(snapshot)
         if timeline is None:
             return str(snapshot.__dict__.get("status"))
-        return timeline.status(time.monotonic())
+        return timeline.status(_now())
 
     def set_(snapshot: Any, value: str) -> None:
         snapshot.__dict__["status"] = value
@@ -649,6 +654,7 @@ def express_semantics(
     delete_seconds: float = 5.0,
     modify_seconds: float = 0.0,
     snapshot_seconds: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[ExpressSemantics]:
     """Give moto's RDS express semantics while the block runs; yields the live settings.
 
@@ -665,7 +671,9 @@ def express_semantics(
     with _lock:
         if _active is not None:
             raise RuntimeError("express_semantics() is already active")
-        _active = ExpressSemantics(create_seconds, delete_seconds, modify_seconds, snapshot_seconds)
+        _active = ExpressSemantics(
+            create_seconds, delete_seconds, modify_seconds, snapshot_seconds, clock
+        )
         for name in _WRAPPED_BY_PURGE:
             patch(backend, name, _purging(getattr(backend, name)))
         for name, wrap in _PATCHED.items():

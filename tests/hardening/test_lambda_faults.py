@@ -20,7 +20,7 @@ from aurora_express.local.simulator import (
 )
 from provider.cluster import handler as cluster_handler
 from provider.cluster import naming
-from tests.support.aws import ACCOUNT, REGION, clusters, instances, tags
+from tests.support.aws import ACCOUNT, REGION, ManualClock, clusters, instances, tags
 from tests.support.cfn import lambda_environment
 
 LAMBDA_SECONDS = 3.0  # about one second of waiting per invocation: forces polling
@@ -33,14 +33,14 @@ def vanish(identifier: str) -> None:
     backend.databases.pop(naming.writer_instance(identifier), None)
 
 
-def vanishing_before_first_poll(identifier: Callable[[], str]) -> Any:
-    """The real handler, but the cluster disappears just before the first scheduled poll."""
+def before_first_poll(action: Callable[[], object]) -> Any:
+    """The real handler, with ``action`` run just before the first scheduled poll."""
     done: list[bool] = []
 
     def handler(event: dict[str, Any], context: Any) -> None:
         if "CrHelperPoll" in event and not done:
             done.append(True)
-            vanish(identifier())
+            action()
         cluster_handler.handler(event, context)
 
     return handler
@@ -64,10 +64,10 @@ def test_an_in_place_update_outliving_its_invocation_completes_through_polling(
 
 
 def test_a_create_poll_after_the_cluster_vanished_fails_and_its_rollback_deletes_nothing(
-    express: ExpressSemantics, cfn: ResponseCollector, rds: Any
+    express: ExpressSemantics, clock: ManualClock, cfn: ResponseCollector, rds: Any
 ) -> None:
-    sim = LifecycleSimulator(vanishing_before_first_poll(lambda: "early"), cfn)
-    express.set_timings(create_seconds=5.0)
+    sim = LifecycleSimulator(before_first_poll(lambda: vanish("early")), cfn)
+    express.set_timings(create_seconds=5.0)  # on a clock nobody moves: creating until it goes
     failed = sim.create({"ClusterIdentifier": "early"}, timeout_seconds=LAMBDA_SECONDS)
     assert failed.status == "FAILED" and "disappeared" in failed.reason, failed.reason
     assert failed.polls == 1
@@ -79,11 +79,12 @@ def test_a_create_poll_after_the_cluster_vanished_fails_and_its_rollback_deletes
 
 
 def test_an_update_poll_after_the_cluster_vanished_fails_keeping_the_physical_id(
-    express: ExpressSemantics, cfn: ResponseCollector
+    express: ExpressSemantics, clock: ManualClock, cfn: ResponseCollector
 ) -> None:
-    sim = LifecycleSimulator(vanishing_before_first_poll(lambda: "blue"), cfn)
+    sim = LifecycleSimulator(before_first_poll(lambda: vanish("blue")), cfn)
+    express.set_timings(create_seconds=0)
     created = sim.create({"ClusterIdentifier": "blue", "MaxCapacity": 4})
-    express.set_timings(modify_seconds=5.0)
+    express.set_timings(modify_seconds=5.0)  # on a clock nobody moves: modifying until it goes
     updated = sim.update(
         {"ClusterIdentifier": "blue", "MaxCapacity": 8},
         old={"ClusterIdentifier": "blue", "MaxCapacity": 4},
@@ -96,10 +97,13 @@ def test_an_update_poll_after_the_cluster_vanished_fails_keeping_the_physical_id
 
 
 def test_a_delete_poll_arriving_after_the_cluster_is_gone_succeeds(
-    sim: LifecycleSimulator, rds: Any, express: ExpressSemantics
+    express: ExpressSemantics, clock: ManualClock, cfn: ResponseCollector, rds: Any
 ) -> None:
+    # Deleting through the whole first invocation, gone when the first poll arrives: the
+    # test's clock moves only then, however fast the machine runs the invocation.
+    sim = LifecycleSimulator(before_first_poll(lambda: clock.advance(5.0)), cfn)
+    express.set_timings(create_seconds=0, delete_seconds=5.0)
     created = sim.create({})
-    express.set_timings(delete_seconds=1.2)  # gone before the first poll, 1.6 s in
     deleted = sim.delete({}, timeout_seconds=LAMBDA_SECONDS)
     assert deleted.status == "SUCCESS", deleted.reason
     assert deleted.physical_id == created.physical_id

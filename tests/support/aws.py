@@ -6,6 +6,9 @@ says otherwise with ``@pytest.mark.express(create_seconds=..., delete_seconds=..
 ``fast_timing`` makes the cluster handler look every 20 ms, so a whole
 lifecycle runs in well under a second per request.
 
+``clock`` puts ``express`` on a clock the test moves by hand, for a test of the
+states themselves (no handler waiting on them).
+
 ``moto_url`` is one moto server per session (per xdist worker), on an
 ephemeral loopback port; ``aws`` points boto3 at it, reset before and after.
 
@@ -58,6 +61,28 @@ def express(request: pytest.FixtureRequest) -> Iterator[ExpressSemantics]:
     timings.update(marker.kwargs if marker else {})
     with moto.mock_aws(), express_semantics(**timings) as live:
         yield live
+
+
+class ManualClock:
+    """A clock only the test moves: the emulated states then follow the test's steps,
+    however slowly a loaded machine runs them."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(express: ExpressSemantics) -> ManualClock:
+    """``express`` on a ``ManualClock`` (before any cluster is made)."""
+    manual = ManualClock()
+    express.clock = manual
+    return manual
 
 
 @pytest.fixture

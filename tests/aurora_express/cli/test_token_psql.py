@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import psycopg
@@ -159,6 +162,35 @@ def test_a_hang_up_ends_psql_and_removes_the_passfile_with_its_live_token(
     passfile = Path(json.loads(fake_psql.read_text())["env"]["PGPASSFILE"])
     assert not passfile.exists()
     assert not passfile.parent.exists()
+
+
+def _callers_handler(signum: int, frame: FrameType | None) -> None:
+    raise AssertionError("psql's run must take the terminal's signals while psql runs")
+
+
+@pytest.fixture
+def callers_handlers() -> Iterator[None]:
+    """SIGINT ignored (as a shell leaves a background job), SIGTERM and SIGHUP the caller's."""
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {signum: signal.getsignal(signum) for signum in signals}
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in signals[1:]:
+        signal.signal(signum, _callers_handler)
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.usefixtures("callers_handlers")
+def test_psql_run_in_process_puts_the_callers_signal_handlers_back(
+    cluster: dict[str, Any], fake_psql: Path
+) -> None:
+    """An ignored SIGINT of ours is not psql's (Ctrl-C still cancels its query), and stays ours."""
+    assert main(["psql", "--cluster", CLUSTER]) == 0
+    assert not json.loads(fake_psql.read_text())["sigint_ignored"]
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is _callers_handler
+    assert signal.getsignal(signal.SIGHUP) is _callers_handler
 
 
 def test_psql_exit_code_is_psqls(

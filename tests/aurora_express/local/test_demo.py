@@ -143,7 +143,10 @@ def test_a_failed_step_ends_the_demo_with_exit_1_and_stops_everything(
     monkeypatch.setattr(
         demo, "db_properties", lambda max_capacity: {**valid(max_capacity), "MaxCapacity": 999}
     )
+    handlers = [signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)]
     assert demo.run(creating_seconds=0.5) == 1
+    # The cleanup ignores Ctrl-C while it runs, then gives the process its handlers back.
+    assert [signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)] == handlers
     out = capsys.readouterr().out
     assert "← response FAILED" in out
     assert "MaxCapacity" in out.split("FAILED  ", 1)[1]

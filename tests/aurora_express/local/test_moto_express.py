@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from aurora_express.local.cfn_local import ResponseCollector
 from aurora_express.local.moto_express import ExpressSemantics, express_semantics
 from aurora_express.local.simulator import LifecycleSimulator
 from provider.cluster import handler
+from tests.support.aws import ManualClock
 
 # The handler runs against moto's server here too, looking every 20 ms.
 pytestmark = pytest.mark.usefixtures("fast_timing")
@@ -38,7 +38,7 @@ def test_the_master_username_defaults_to_postgres(rds: Any) -> None:
     assert _create(rds)["MasterUsername"] == "postgres"
 
 
-def test_the_writer_instance_is_created_with_the_cluster(rds: Any) -> None:
+def test_the_writer_instance_is_created_with_the_cluster(rds: Any, clock: ManualClock) -> None:
     _create(rds)
     instance = rds.describe_db_instances(DBInstanceIdentifier="db-instance-1")["DBInstances"][0]
     assert instance["DBClusterIdentifier"] == "db"
@@ -64,22 +64,28 @@ def test_a_taken_identifier_is_refused(rds: Any) -> None:
 
 
 def test_a_cluster_is_creating_for_the_configured_time_then_available(
-    rds: Any, express: ExpressSemantics
+    rds: Any, express: ExpressSemantics, clock: ManualClock
 ) -> None:
-    express.set_timings(create_seconds=0.3)
+    express.set_timings(create_seconds=3)
     _create(rds)
     assert _status(rds) == "creating"
-    time.sleep(0.35)
+    clock.advance(2.5)
+    assert _status(rds) == "creating"
+    clock.advance(0.5)
     assert _status(rds) == "available"
 
 
-def test_a_deleted_cluster_is_deleting_then_gone(rds: Any, express: ExpressSemantics) -> None:
-    express.set_timings(create_seconds=0, delete_seconds=0.3)
+def test_a_deleted_cluster_is_deleting_then_gone(
+    rds: Any, express: ExpressSemantics, clock: ManualClock
+) -> None:
+    express.set_timings(create_seconds=0, delete_seconds=3)
     _create(rds)
     rds.delete_db_instance(DBInstanceIdentifier="db-instance-1")
     rds.delete_db_cluster(DBClusterIdentifier="db", SkipFinalSnapshot=True)
     assert _status(rds) == "deleting"
-    time.sleep(0.35)
+    clock.advance(2.5)
+    assert _status(rds) == "deleting"
+    clock.advance(0.5)
     with pytest.raises(ClientError) as caught:
         _status(rds)
     assert caught.value.response["Error"]["Code"] == "DBClusterNotFoundFault"

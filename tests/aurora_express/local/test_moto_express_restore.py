@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from aurora_express.local.moto_express import ExpressSemantics, express_semantics
+from tests.support.aws import ManualClock
 
 SECONDS = 0.2
 EXPRESS = {
@@ -36,11 +36,10 @@ def rds(express: ExpressSemantics) -> Any:
     return boto3.client("rds", region_name="us-east-1")
 
 
-def _wait(look: Any, status: str, bound: float = 5.0) -> None:
-    end = time.monotonic() + bound
-    while look() != status:
-        assert time.monotonic() < end, f"never {status}: {look()}"
-        time.sleep(0.02)
+def _wait(clock: ManualClock, look: Callable[[], str], status: str) -> None:
+    """``status`` once the emulated wait is over: the clock moved, no time spent."""
+    clock.advance(SECONDS)
+    assert look() == status
 
 
 def _status(rds: Any, identifier: str) -> str:
@@ -48,12 +47,12 @@ def _status(rds: Any, identifier: str) -> str:
 
 
 @pytest.fixture
-def parent(rds: Any) -> str:
+def parent(clock: ManualClock, rds: Any) -> str:
     """An available express cluster ``parent`` and its manual snapshot ``parent-snap``."""
     rds.create_db_cluster(
         DBClusterIdentifier="parent", Engine="aurora-postgresql", WithExpressConfiguration=True
     )
-    _wait(lambda: _status(rds, "parent"), "available")
+    _wait(clock, lambda: _status(rds, "parent"), "available")
     rds.create_db_cluster_snapshot(
         DBClusterIdentifier="parent", DBClusterSnapshotIdentifier="parent-snap"
     )
@@ -72,14 +71,16 @@ def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
     return str(error.value.response["Error"]["Code"])
 
 
-def test_a_restored_cluster_is_creating_then_available(rds: Any, parent: str) -> None:
+def test_a_restored_cluster_is_creating_then_available(
+    clock: ManualClock, rds: Any, parent: str
+) -> None:
     assert _from_snapshot(rds)["Status"] == "creating"
-    _wait(lambda: _status(rds, "child"), "available")
+    _wait(clock, lambda: _status(rds, "child"), "available")
 
 
-def test_a_restore_creates_no_writer(rds: Any, parent: str) -> None:
+def test_a_restore_creates_no_writer(clock: ManualClock, rds: Any, parent: str) -> None:
     _from_snapshot(rds)
-    _wait(lambda: _status(rds, "child"), "available")
+    _wait(clock, lambda: _status(rds, "child"), "available")
     found = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["child"]}])
     assert found["DBInstances"] == []
 
@@ -93,7 +94,9 @@ def test_the_restored_cluster_keeps_the_sources_version_and_master_user(
     assert cluster["IAMDatabaseAuthenticationEnabled"] is True
 
 
-def test_a_writer_can_be_created_only_once_the_restore_is_available(rds: Any, parent: str) -> None:
+def test_a_writer_can_be_created_only_once_the_restore_is_available(
+    clock: ManualClock, rds: Any, parent: str
+) -> None:
     _from_snapshot(rds)
     writer = {
         "DBInstanceIdentifier": "child-instance-1",
@@ -104,19 +107,21 @@ def test_a_writer_can_be_created_only_once_the_restore_is_available(rds: Any, pa
     with pytest.raises(ClientError) as refused:
         rds.create_db_instance(**writer)
     assert _code(refused) == "InvalidDBClusterStateFault"
-    _wait(lambda: _status(rds, "child"), "available")
+    _wait(clock, lambda: _status(rds, "child"), "available")
     assert rds.create_db_instance(**writer)["DBInstance"]["DBInstanceStatus"] == "creating"
 
     def writer_status() -> str:
         found = rds.describe_db_instances(DBInstanceIdentifier="child-instance-1")
         return str(found["DBInstances"][0]["DBInstanceStatus"])
 
-    _wait(writer_status, "available")
+    _wait(clock, writer_status, "available")
 
 
-def test_a_restored_clusters_writer_must_be_serverless(rds: Any, parent: str) -> None:
+def test_a_restored_clusters_writer_must_be_serverless(
+    clock: ManualClock, rds: Any, parent: str
+) -> None:
     _from_snapshot(rds)
-    _wait(lambda: _status(rds, "child"), "available")
+    _wait(clock, lambda: _status(rds, "child"), "available")
     with pytest.raises(ClientError) as refused:
         rds.create_db_instance(
             DBInstanceIdentifier="child-instance-1",
@@ -128,17 +133,19 @@ def test_a_restored_clusters_writer_must_be_serverless(rds: Any, parent: str) ->
 
 
 def test_the_master_user_stays_on_password_auth_until_modified(
-    rds: Any, parent: str, express: ExpressSemantics
+    clock: ManualClock, rds: Any, parent: str, express: ExpressSemantics
 ) -> None:
     _from_snapshot(rds)
-    _wait(lambda: _status(rds, "child"), "available")
+    _wait(clock, lambda: _status(rds, "child"), "available")
     assert express.master_auth["child"] == "password"
     assert express.master_auth["parent"] == "iam-db-auth"
 
 
-def test_iam_auth_for_the_master_user_needs_an_available_writer(rds: Any, parent: str) -> None:
+def test_iam_auth_for_the_master_user_needs_an_available_writer(
+    clock: ManualClock, rds: Any, parent: str
+) -> None:
     _from_snapshot(rds)
-    _wait(lambda: _status(rds, "child"), "available")
+    _wait(clock, lambda: _status(rds, "child"), "available")
     with pytest.raises(ClientError) as refused:
         rds.modify_db_cluster(
             DBClusterIdentifier="child",
@@ -219,11 +226,11 @@ def test_refuse_next_create_applies_to_restores(
 
 
 def test_fail_creation_applies_to_restores(
-    rds: Any, parent: str, express: ExpressSemantics
+    clock: ManualClock, rds: Any, parent: str, express: ExpressSemantics
 ) -> None:
     express.fail_creation("child", status="incompatible-restore")
     _from_snapshot(rds)
-    _wait(lambda: _status(rds, "child"), "incompatible-restore")
+    _wait(clock, lambda: _status(rds, "child"), "incompatible-restore")
 
 
 def test_a_snapshot_is_found_by_its_arn(rds: Any, parent: str) -> None:
@@ -236,7 +243,7 @@ def test_a_snapshot_is_found_by_its_arn(rds: Any, parent: str) -> None:
 
 
 def test_a_manual_snapshot_is_creating_for_snapshot_seconds(
-    rds: Any, parent: str, express: ExpressSemantics
+    clock: ManualClock, rds: Any, parent: str, express: ExpressSemantics
 ) -> None:
     express.set_timings(snapshot_seconds=SECONDS)
     rds.create_db_cluster_snapshot(DBClusterIdentifier="parent", DBClusterSnapshotIdentifier="s2")
@@ -249,7 +256,7 @@ def test_a_manual_snapshot_is_creating_for_snapshot_seconds(
     with pytest.raises(ClientError) as refused:
         _from_snapshot(rds, SnapshotIdentifier="s2")
     assert _code(refused) == "InvalidDBClusterSnapshotStateFault"
-    _wait(status, "available")
+    _wait(clock, status, "available")
 
 
 def test_a_point_in_time_needs_a_time_or_the_latest_and_not_both(rds: Any, parent: str) -> None:
@@ -284,7 +291,9 @@ def test_a_clone_cannot_take_a_time(rds: Any, parent: str) -> None:
     assert _code(refused) == "InvalidParameterCombination"
 
 
-def test_a_point_in_time_restore_is_creating_with_no_writer(rds: Any, parent: str) -> None:
+def test_a_point_in_time_restore_is_creating_with_no_writer(
+    clock: ManualClock, rds: Any, parent: str
+) -> None:
     cluster = rds.restore_db_cluster_to_point_in_time(
         DBClusterIdentifier="child",
         SourceDBClusterIdentifier="parent",
@@ -292,7 +301,7 @@ def test_a_point_in_time_restore_is_creating_with_no_writer(rds: Any, parent: st
         **EXPRESS,
     )["DBCluster"]
     assert cluster["Status"] == "creating"
-    _wait(lambda: _status(rds, "child"), "available")
+    _wait(clock, lambda: _status(rds, "child"), "available")
     assert (
         rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["child"]}])[
             "DBInstances"
@@ -317,10 +326,10 @@ def test_a_restore_leaves_its_source_as_it_was(rds: Any, parent: str) -> None:
 
 
 def test_a_failed_deletion_brings_the_cluster_back(
-    rds: Any, parent: str, express: ExpressSemantics
+    clock: ManualClock, rds: Any, parent: str, express: ExpressSemantics
 ) -> None:
     express.fail_deletion("parent", status="available")
     rds.delete_db_instance(DBInstanceIdentifier="parent-instance-1", SkipFinalSnapshot=True)
     rds.delete_db_cluster(DBClusterIdentifier="parent", SkipFinalSnapshot=True)
     assert _status(rds, "parent") == "deleting"
-    _wait(lambda: _status(rds, "parent"), "available")
+    _wait(clock, lambda: _status(rds, "parent"), "available")
