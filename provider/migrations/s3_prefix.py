@@ -84,6 +84,9 @@ def _fetch(
     def get(key: str) -> bytes:
         return found.read_bounded(s3.get_object(Bucket=location.bucket, Key=key)["Body"])
 
+    # Reading the source is no unit of work to put off to a later poll: it may take the
+    # invocation's time to its hard end, and must not use up the first migration's check.
+    deadline = deadline.hard if deadline is not None else None
     if deadline is not None and deadline.expired():
         raise _out_of_time(prop, location, 0, len(wanted))
     pool = ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(wanted))))

@@ -3,6 +3,7 @@ for the polls of a request."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 
-from provider.common.deadline import Deadline
+from provider.common.deadline import Deadline, InvocationDeadline
 from provider.common.errors import ProviderError
 from provider.migrations import s3_prefix, sources
 
@@ -95,6 +96,17 @@ def test_a_fetch_that_cannot_finish_in_time_fails_saying_so(s3: Any) -> None:
     put(s3, 3)
     with pytest.raises(ProviderError, match=r"MigrationsS3Uri: s3://app/db/: 0 of 3 objects were"):
         read(s3, deadline=Deadline.after(0))
+
+
+def test_the_fetch_leaves_the_invocations_first_migration_its_start(s3: Any) -> None:
+    # Past the margin, before the hard end: the objects are read, and the engine's first
+    # check still answers against the hard end, so the invocation applies a migration.
+    put(s3, 3)
+    now = time.monotonic()
+    deadline = InvocationDeadline(at=now - 1, hard_at=now + 600)
+    assert len(read(s3, deadline=deadline, request_id=None).files) == 3
+    assert not deadline.expired()  # the first migration may start
+    assert deadline.expired()  # later ones may not
 
 
 def test_ten_thousand_small_objects_are_read(s3: Any) -> None:
