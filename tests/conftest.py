@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.support.aws",
     "tests.support.cfn",
     "tests.support.logs",
+    "tests.support.polls",
     "tests.support.postgres",
     "tests.support.processes",
     "tests.support.world",

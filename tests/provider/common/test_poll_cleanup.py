@@ -2,75 +2,27 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
-from moto import mock_aws
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector
-from aurora_express.local.simulator import ensure_placeholder_function
+from aurora_express.local.cfn_local import ResponseCollector
 from provider.common import poll_cleanup, seal
-from provider.common.custom_resource import CustomResource
 from tests.support.confirmed import confirmed_event
+from tests.support.polls import FUNCTION, TOKEN, Polled, altered, create_event, scheduled_input
 
-FUNCTION = "poll-cleanup-under-test"
-TOKEN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}"
 RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/aurora-express-ThingABCD1234"
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        ensure_placeholder_function(FUNCTION)  # and the provider's poll key
-        yield
-
-
-@pytest.fixture
-def collector() -> Iterator[ResponseCollector]:
-    with ResponseCollector() as running:
-        yield running
-
-
-class Polled:
-    """A resource whose Create hands over to a poll; counts the polls that acted."""
-
-    def __init__(self) -> None:
-        self.polls = 0
-        self.resource = CustomResource()
-        self.resource.create(lambda event, context: None)  # not done: hand over to a poll
-        self.resource.poll_create(self._poll)
-
-    def _poll(self, event: dict[str, Any], context: Any) -> str:
-        self.polls += 1
-        return "thing-1"
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        self.resource(event, LambdaContext(function_name=FUNCTION))
-
-
-def _scheduled(collector: ResponseCollector, key: str = "a") -> dict[str, Any]:
+def _scheduled(cfn: ResponseCollector, key: str = "a") -> dict[str, Any]:
     """Create a resource that hands over to a poll; the Input its rule's target holds."""
-    Polled()(
-        confirmed_event(
-            "Create",
-            "Custom::Test",
-            {},
-            response_url=collector.url(key),
-            service_token=TOKEN,
-            logical_id="Thing",
-        )
-    )
-    events = boto3.client("events")
-    (rule,) = events.list_rules()["Rules"]
-    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    return dict(json.loads(target["Input"]))
+    Polled()(create_event(cfn, key))
+    return scheduled_input()
 
 
 def _rewrite_target(scheduled: dict[str, Any], new_input: dict[str, Any]) -> None:
@@ -79,12 +31,6 @@ def _rewrite_target(scheduled: dict[str, Any], new_input: dict[str, Any]) -> Non
     events = boto3.client("events")
     (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
     events.put_targets(Rule=name, Targets=[{**target, "Input": json.dumps(new_input)}])
-
-
-def _altered(scheduled: dict[str, Any]) -> dict[str, Any]:
-    blob = bytearray(base64.b64decode(scheduled[seal.SEALED_KEY]))
-    blob[-1] ^= 1
-    return {**scheduled, seal.SEALED_KEY: base64.b64encode(bytes(blob)).decode()}
 
 
 def _left(scheduled: dict[str, Any]) -> dict[str, Any]:
@@ -113,15 +59,15 @@ NONE_LEFT = {"rule": False, "targets": 0, "permission": False}
 
 
 def test_a_rule_whose_own_sealed_url_no_longer_opens_is_removed_with_its_permission(
-    aws: None, collector: ResponseCollector, caplog: pytest.LogCaptureFixture
+    polling_function: None, cfn: ResponseCollector, caplog: pytest.LogCaptureFixture
 ) -> None:
-    scheduled = _scheduled(collector)
-    broken = _altered(scheduled)
+    scheduled = _scheduled(cfn)
+    broken = altered(scheduled)
     _rewrite_target(scheduled, broken)
     polled = Polled()
     with caplog.at_level(logging.WARNING):
         polled(broken)  # what the rule delivers
-    assert polled.polls == 0 and collector.responses("a") == []
+    assert polled.polls == 0 and cfn.responses("a") == []
     assert _left(scheduled) == NONE_LEFT
     removed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Removed")]
     assert len(removed) == 1
@@ -132,37 +78,37 @@ def test_a_rule_whose_own_sealed_url_no_longer_opens_is_removed_with_its_permiss
 
 
 def test_a_rule_an_older_provider_made_with_a_plain_response_url_is_removed(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
-    scheduled = _scheduled(collector)
+    scheduled = _scheduled(cfn)
     old = {k: v for k, v in scheduled.items() if k != seal.SEALED_KEY}
-    old["ResponseURL"] = collector.url("a")
+    old["ResponseURL"] = cfn.url("a")
     _rewrite_target(scheduled, old)
     polled = Polled()
     polled(old)
-    assert polled.polls == 0 and collector.responses("a") == []
+    assert polled.polls == 0 and cfn.responses("a") == []
     assert _left(scheduled) == NONE_LEFT
 
 
 def test_a_genuine_poll_arriving_where_no_poll_key_is_configured_removes_its_rule(
-    aws: None, collector: ResponseCollector, monkeypatch: pytest.MonkeyPatch
+    polling_function: None, cfn: ResponseCollector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduled = _scheduled(collector)
+    scheduled = _scheduled(cfn)
     monkeypatch.delenv(seal.KEY_VARIABLE)
     polled = Polled()
     polled(scheduled)
-    assert polled.polls == 0 and collector.responses("a") == []
+    assert polled.polls == 0 and cfn.responses("a") == []
     assert _left(scheduled) == NONE_LEFT
 
 
 def test_a_permission_already_gone_does_not_keep_the_rule(
-    aws: None, collector: ResponseCollector, caplog: pytest.LogCaptureFixture
+    polling_function: None, cfn: ResponseCollector, caplog: pytest.LogCaptureFixture
 ) -> None:
-    scheduled = _scheduled(collector)
+    scheduled = _scheduled(cfn)
     boto3.client("lambda").remove_permission(
         FunctionName=FUNCTION, StatementId=scheduled["CrHelperPermission"]
     )
-    broken = _altered(scheduled)
+    broken = altered(scheduled)
     _rewrite_target(scheduled, broken)
     Polled()(broken)
     assert _left(scheduled) == NONE_LEFT
@@ -175,32 +121,32 @@ def test_a_permission_already_gone_does_not_keep_the_rule(
 def _forgeries(scheduled: dict[str, Any], url: str) -> dict[str, dict[str, Any]]:
     plain = {k: v for k, v in scheduled.items() if k != seal.SEALED_KEY}
     return {
-        "ciphertext altered": _altered(scheduled),
+        "ciphertext altered": altered(scheduled),
         "a plain ResponseURL": {**plain, "ResponseURL": url},
         "no sealed URL": plain,
-        "another permission": {**_altered(scheduled), "CrHelperPermission": "Other12345678"},
-        "a key more": {**_altered(scheduled), "Extra": True},
+        "another permission": {**altered(scheduled), "CrHelperPermission": "Other12345678"},
+        "a key more": {**altered(scheduled), "Extra": True},
     }
 
 
 def test_forged_polls_naming_a_genuine_rule_remove_nothing_and_its_poll_still_works(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
-    scheduled = _scheduled(collector)
+    scheduled = _scheduled(cfn)
     polled = Polled()
-    for forged in _forgeries(scheduled, collector.url("a")).values():
+    for forged in _forgeries(scheduled, cfn.url("a")).values():
         polled(forged)
-    assert polled.polls == 0 and collector.responses("a") == []
+    assert polled.polls == 0 and cfn.responses("a") == []
     assert _left(scheduled) == ALL_THERE
     polled(scheduled)  # the genuine poll
-    response = collector.wait("a", timeout=5)
+    response = cfn.wait("a", timeout=5)
     assert response is not None and response.body["Status"] == "SUCCESS"
     assert polled.polls == 1
     assert _left(scheduled) == NONE_LEFT  # crhelper's own clean-up, once answered
 
 
 def test_a_rule_not_named_with_this_function_s_prefix_is_left_even_when_its_input_matches(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
     """Another function's rule (or crhelper's ``<logical id><8>``) is not this one's to remove."""
     events = boto3.client("events")
@@ -210,7 +156,7 @@ def test_a_rule_not_named_with_this_function_s_prefix_is_left_even_when_its_inpu
             "Create",
             "Custom::Test",
             {},
-            response_url=collector.url("a"),
+            response_url=cfn.url("a"),
             service_token=TOKEN,
             logical_id="Thing",
         ),
@@ -226,23 +172,23 @@ def test_a_rule_not_named_with_this_function_s_prefix_is_left_even_when_its_inpu
 
 
 def test_a_poll_kms_cannot_be_reached_for_removes_nothing_and_the_next_poll_works(
-    aws: None, collector: ResponseCollector, caplog: pytest.LogCaptureFixture
+    polling_function: None, cfn: ResponseCollector, caplog: pytest.LogCaptureFixture
 ) -> None:
     """KMS's endpoint a loopback port bound but not listening: each connection is refused
     (a real EndpointConnectionError), tried once; a passing fault, so the rule stays."""
-    scheduled = _scheduled(collector)
+    scheduled = _scheduled(cfn)
     with pytest.MonkeyPatch.context() as patch, socket.socket() as bound:
         bound.bind(("127.0.0.1", 0))
         patch.setenv("AWS_ENDPOINT_URL_KMS", f"http://127.0.0.1:{bound.getsockname()[1]}")
         patch.setenv("AWS_MAX_ATTEMPTS", "1")
         unreachable = Polled()  # its clients made now, aimed at the refusing port
         unreachable(scheduled)
-    assert unreachable.polls == 0 and collector.responses("a") == []
+    assert unreachable.polls == 0 and cfn.responses("a") == []
     assert "EndpointConnectionError" in caplog.text and "Removed" not in caplog.text
     assert _left(scheduled) == ALL_THERE
     polled = Polled()
     polled(scheduled)
-    response = collector.wait("a", timeout=5)
+    response = cfn.wait("a", timeout=5)
     assert response is not None and response.body["Status"] == "SUCCESS"
 
 

@@ -2,79 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from aurora_express.local.cfn_local import LambdaContext, ResponseCollector
-from aurora_express.local.simulator import ensure_placeholder_function
+from aurora_express.local.cfn_local import ResponseCollector
 from provider.common import seal
-from provider.common.custom_resource import CustomResource
 from tests.support import secret_scan
-from tests.support.confirmed import confirmed_event
-
-FUNCTION = "seal-under-test"
-TOKEN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}"
+from tests.support.polls import FUNCTION, Polled, altered, create_event, scheduled_input
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        ensure_placeholder_function(FUNCTION)  # and the provider's poll key
-        yield
-
-
-@pytest.fixture
-def collector() -> Iterator[ResponseCollector]:
-    with ResponseCollector() as running:
-        yield running
-
-
-class Polled:
-    """A resource whose Create hands over to a poll; counts the creates and polls that acted."""
-
-    def __init__(self) -> None:
-        self.creates = self.polls = 0
-        self.resource = CustomResource(created_by=lambda event, context: "thing-begun")
-        self.resource.create(self._create)
-        self.resource.poll_create(self._poll)
-
-    def _create(self, event: dict[str, Any], context: Any) -> None:
-        self.creates += 1  # work begun, not finished: hand over to a poll
-
-    def _poll(self, event: dict[str, Any], context: Any) -> str:
-        self.polls += 1
-        return "thing-1"
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        self.resource(event, LambdaContext(function_name=FUNCTION))
-
-
-def _create(collector: ResponseCollector, key: str, logical_id: str = "Thing") -> dict[str, Any]:
-    return confirmed_event(
-        "Create",
-        "Custom::Test",
-        {},
-        response_url=collector.url(key),
-        service_token=TOKEN,
-        logical_id=logical_id,
-    )
-
-
-def _scheduled(logical_id: str = "Thing") -> dict[str, Any]:
-    """The Input of the one poll rule scheduled for ``logical_id``, as EventBridge holds it."""
-    events = boto3.client("events")
-    (rule,) = [r for r in events.list_rules()["Rules"] if logical_id in r["Name"]]
-    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    return dict(json.loads(target["Input"]))
-
-
-def test_moto_s_kms_opens_a_ciphertext_only_under_its_own_encryption_context(aws: None) -> None:
+def test_moto_s_kms_opens_a_ciphertext_only_under_its_own_encryption_context(
+    polling_function: None,
+) -> None:
     kms = boto3.client("kms")
     key = seal.key_id()
     blob = kms.encrypt(KeyId=key, Plaintext=b"u", EncryptionContext={"RequestId": "a"})
@@ -85,10 +26,10 @@ def test_moto_s_kms_opens_a_ciphertext_only_under_its_own_encryption_context(aws
 
 
 def test_the_poll_rule_s_target_input_holds_no_response_url(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
-    Polled()(_create(collector, "a"))
-    scheduled = _scheduled()
+    Polled()(create_event(cfn, "a"))
+    scheduled = scheduled_input()
     assert "ResponseURL" not in scheduled
     assert scheduled[seal.SEALED_KEY]
     text = json.dumps(scheduled)
@@ -97,9 +38,9 @@ def test_the_poll_rule_s_target_input_holds_no_response_url(
 
 
 def test_no_part_of_eventbridge_or_the_invoke_permission_shows_the_url(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
-    Polled()(_create(collector, "a"))
+    Polled()(create_event(cfn, "a"))
     events = boto3.client("events")
     shown = [json.dumps(events.list_rules()["Rules"], default=str)]
     for rule in events.list_rules()["Rules"]:
@@ -110,13 +51,13 @@ def test_no_part_of_eventbridge_or_the_invoke_permission_shows_the_url(
 
 
 def test_a_create_answered_in_a_poll_answers_success_to_its_own_url(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
     polled = Polled()
-    polled(_create(collector, "a"))
-    assert collector.responses("a") == []
-    polled(_scheduled())
-    response = collector.wait("a", timeout=5)
+    polled(create_event(cfn, "a"))
+    assert cfn.responses("a") == []
+    polled(scheduled_input())
+    response = cfn.wait("a", timeout=5)
     assert response is not None
     assert (response.body["Status"], response.body["PhysicalResourceId"]) == (
         "SUCCESS",
@@ -126,55 +67,55 @@ def test_a_create_answered_in_a_poll_answers_success_to_its_own_url(
 
 
 def test_a_sealed_url_moved_into_another_request_s_event_is_refused(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
     polled = Polled()
-    polled(_create(collector, "a", logical_id="First"))
-    polled(_create(collector, "b", logical_id="Second"))
-    replayed = {**_scheduled("Second"), seal.SEALED_KEY: _scheduled("First")[seal.SEALED_KEY]}
+    polled(create_event(cfn, "a", logical_id="First"))
+    polled(create_event(cfn, "b", logical_id="Second"))
+    replayed = {
+        **scheduled_input("Second"),
+        seal.SEALED_KEY: scheduled_input("First")[seal.SEALED_KEY],
+    }
     polled(replayed)
     assert polled.polls == 0
-    assert collector.responses("a") == [] and collector.responses("b") == []
+    assert cfn.responses("a") == [] and cfn.responses("b") == []
 
 
-def test_a_tampered_sealed_url_is_refused(aws: None, collector: ResponseCollector) -> None:
+def test_a_tampered_sealed_url_is_refused(polling_function: None, cfn: ResponseCollector) -> None:
     polled = Polled()
-    polled(_create(collector, "a"))
-    scheduled = _scheduled()
-    blob = bytearray(base64.b64decode(scheduled[seal.SEALED_KEY]))
-    blob[-1] ^= 1
-    polled({**scheduled, seal.SEALED_KEY: base64.b64encode(bytes(blob)).decode()})
+    polled(create_event(cfn, "a"))
+    polled(altered(scheduled_input()))
     assert polled.polls == 0
-    assert collector.responses("a") == []
+    assert cfn.responses("a") == []
 
 
 def test_a_poll_event_carrying_a_plain_response_url_is_refused(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
     polled = Polled()
-    polled(_create(collector, "a"))
-    polled({**_scheduled(), "ResponseURL": collector.url("a")})
+    polled(create_event(cfn, "a"))
+    polled({**scheduled_input(), "ResponseURL": cfn.url("a")})
     assert polled.polls == 0
-    assert collector.responses("a") == []
+    assert cfn.responses("a") == []
 
 
 def test_a_poll_event_without_a_sealed_url_is_refused(
-    aws: None, collector: ResponseCollector
+    polling_function: None, cfn: ResponseCollector
 ) -> None:
     polled = Polled()
-    polled(_create(collector, "a"))
-    polled({k: v for k, v in _scheduled().items() if k != seal.SEALED_KEY})
+    polled(create_event(cfn, "a"))
+    polled({k: v for k, v in scheduled_input().items() if k != seal.SEALED_KEY})
     assert polled.polls == 0
-    assert collector.responses("a") == []
+    assert cfn.responses("a") == []
 
 
 def test_without_a_poll_key_a_request_that_may_poll_fails_naming_the_variable_before_acting(
-    aws: None, collector: ResponseCollector, monkeypatch: pytest.MonkeyPatch
+    polling_function: None, cfn: ResponseCollector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(seal.KEY_VARIABLE)
     polled = Polled()
-    polled(_create(collector, "a"))
-    response = collector.wait("a", timeout=5)
+    polled(create_event(cfn, "a"))
+    response = cfn.wait("a", timeout=5)
     assert response is not None
     assert response.body["Status"] == "FAILED"
     assert seal.KEY_VARIABLE in response.body["Reason"]
@@ -183,11 +124,11 @@ def test_without_a_poll_key_a_request_that_may_poll_fails_naming_the_variable_be
 
 
 def test_a_key_kms_refuses_fails_the_request_with_what_it_made_and_leaves_no_rule(
-    aws: None, collector: ResponseCollector, monkeypatch: pytest.MonkeyPatch
+    polling_function: None, cfn: ResponseCollector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(seal.KEY_VARIABLE, "arn:aws:kms:us-east-1:123456789012:alias/gone")
-    Polled()(_create(collector, "a"))
-    response = collector.wait("a", timeout=5)
+    Polled()(create_event(cfn, "a"))
+    response = cfn.wait("a", timeout=5)
     assert response is not None
     assert response.body["Status"] == "FAILED"
     assert "KMS could not seal" in response.body["Reason"]
