@@ -309,11 +309,16 @@ def _run_demo(args: argparse.Namespace) -> int:
     return demo.run(creating_seconds=args.creating_seconds, verbose=args.verbose)
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP: unwind like Ctrl-C, so every ``with`` cleans up (servers, files)."""
+class Terminated(SystemExit):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so every ``with`` cleans up (servers, files).
+
+    A ``SystemExit`` (exit code 128+N if it got past ``main``): psycopg cancels the
+    running query on the server for it, as for Ctrl-C, so the session's statement and its
+    advisory lock end with the CLI instead of when the statement would have finished.
+    """
 
     def __init__(self, signum: int) -> None:
-        super().__init__(signum)
+        super().__init__(128 + signum)
         self.signum = signum
 
 
